@@ -52,7 +52,8 @@ class ParameterInfo:
         lo = "-inf" if self.lower is None else f"{self.lower:g}"
         hi = "inf" if self.upper is None else f"{self.upper:g}"
         lb = "(" if (self.lower_open or self.lower is None) else "["
-        return f"{lb}{lo}, {hi}]"
+        rb = ")" if self.upper is None else "]"
+        return f"{lb}{lo}, {hi}{rb}"
 
 
 class ModelParams(eqx.Module):
