@@ -67,7 +67,8 @@ def _run_segment(a0, lnmu0, lnmu1, nf, n_nodes):
 
 @functools.lru_cache(maxsize=4)
 def _table(alpha_s_mz=ALPHA_S_MZ, spacing=0.01):
-    """Nodes (ln μ, α_s, right slope, left slope) from MU_MIN to MU_MAX; thresholds are nodes.
+    """Nodes (ln μ, α_s, right slope, left slope) from MU_MIN to MU_MAX; thresholds are nodes (numpy;
+    cached as numpy so that a first call inside ``jit`` cannot leak a tracer).
 
     Slopes are dα_s/d ln μ from the β function with the n_f of the interval to the right (left)
     of each node, so the Hermite interpolant is exact to O(h⁴) on each side of a threshold.
@@ -106,8 +107,7 @@ def _table(alpha_s_mz=ALPHA_S_MZ, spacing=0.01):
     sl = np.array([nodes[k][1] if nodes[k][1] is not None else nodes[k][2] for k in keys])
     sr = np.array([nodes[k][2] if nodes[k][2] is not None else nodes[k][1] for k in keys])
     four_pi = 4.0 * np.pi
-    return (jnp.asarray(np.array(keys)), jnp.asarray(four_pi * a_k), jnp.asarray(four_pi * sr),
-            jnp.asarray(four_pi * sl))
+    return np.array(keys), four_pi * a_k, four_pi * sr, four_pi * sl
 
 
 def alpha_s(mu, alpha_s_mz=ALPHA_S_MZ):
@@ -117,7 +117,7 @@ def alpha_s(mu, alpha_s_mz=ALPHA_S_MZ):
     Hermite with exact β-function slopes). ``alpha_s_mz`` must be a Python float (the running is
     tabulated once per value).
     """
-    x, y, s_right, s_left = _table(float(alpha_s_mz))
+    x, y, s_right, s_left = (jnp.asarray(a) for a in _table(float(alpha_s_mz)))
     lnmu = jnp.clip(jnp.log(jnp.asarray(mu, dtype=jnp.float64)), x[0], x[-1])
     i = jnp.clip(jnp.searchsorted(x, lnmu, side="right") - 1, 0, x.shape[0] - 2)
     x0, x1 = x[i], x[i + 1]

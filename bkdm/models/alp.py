@@ -20,10 +20,12 @@ Every function is pure JAX (jit/grad/vmap-safe; vmap over a ``Params`` whose fie
 Kinematically closed channels give exactly 0 with finite gradients.
 """
 
+import jax
 import jax.numpy as jnp
 
 from bkdm import constants as c
 from bkdm._validation import check_choice, check_finite, check_nonnegative, check_positive, check_range
+from bkdm.cosmo import averages, freeze_in, solver, thermo
 from bkdm.formfactors import bk_f_zero, bkstar_a0
 from bkdm.kinematics import safe_sqrt, sqrt_kallen, threshold_beta, two_body_momentum
 from bkdm.models.base import ModelParams, ParameterInfo, param
@@ -408,11 +410,100 @@ def sigma_qqbar_to_gammaa(s, m_q, m_a, y, charge, alpha_em=c.ALPHA_EM_0):
     return sigma_qqbar_to_ga(s, m_q, m_a, y, 0.75 * charge**2 * alpha_em)
 
 
+# ------------------------------------------------------------------ freeze-in ([C] Sec. II.2, SPEC §3)
+QCD_TRANSITION_T = 0.15  # [GeV] below it quarks and gluons are confined: partonic production off
+QCD_TRANSITION_WIDTH = 0.01  # [GeV] width of the smooth switch (model choice; the ALP thermalises
+# long before for Belle II couplings, so Ωh² does not depend on it — tested)
+T_START = 100.0  # [GeV] initial temperature, below the electroweak crossover (y_q ∝ m_q there)
+
+
+def quark_plasma_fraction(T, p=None):
+    """½[1 + tanh((T − 0.15 GeV)/0.01 GeV)]: partonic processes (quark/gluon scatterings and b → s a)
+    act only in the quark–gluon plasma (bkdm model choice; [C] does not say). T in GeV."""
+    del p
+    return 0.5 * (1.0 + jnp.tanh((T - QCD_TRANSITION_T) / QCD_TRANSITION_WIDTH))
+
+
+def plasma_alpha_s(T):
+    """α_s in the plasma at μ = √((2πT)² + (1 GeV)²): α_s(2πT) for T ≫ 1/(2π) GeV, joining smoothly
+    the value frozen below 1 GeV (SPEC §3.2 leaves the scale open: "α_s(μ ≃ 2πT) or α_s(T)")."""
+    return alpha_s(jnp.sqrt((2.0 * jnp.pi * T) ** 2 + 1.0))
+
+
+def thermal_gluon_mass(T):
+    """Asymptotic thermal gluon mass m_g² = g_s²T²(N_c + N_f/2)/6, N_f = 3, α_s of the plasma [GeV].
+
+    Regulates the soft-gluon divergence of q q̄ → g a for m_a > 2m_q (SPEC §3.2 note): those
+    channels are integrated from s ≥ (m_a + m_g)² — the softer part is the inverse decay q q̄ → a,
+    already in ⟨Γ(a → q q̄)⟩ (bkdm choice; [C] does not say how it treats this region).
+    """
+    return jnp.sqrt(4.0 * jnp.pi * plasma_alpha_s(T) * 4.5 / 6.0) * T
+
+
+def thermal_photon_mass(T):
+    """Asymptotic thermal photon mass m_γ² = e²T² Σ_f N_c^f Q_f²/6 over e, u, d, s (= e²T²/2) [GeV]."""
+    return jnp.sqrt(4.0 * jnp.pi * c.ALPHA_EM_0 / 2.0) * T
+
+
+def log_production_rate(T, p):
+    """ln Γ_prod(T), Γ_prod = P/n_a^eq [GeV]: ALP production rate density by the SM plasma per
+    equilibrium ALP ([C] (21)–(23), (27); SPEC §3.1–3.3), partonic (multiply by
+    :func:`quark_plasma_fraction`). P sums, for every quark (MS-bar m_q, y_q = c_qq m_q/f_a,
+    :func:`plasma_alpha_s`):
+    q g → q a and q̄ g → q̄ a (g_q = 6, g_g = 16), q q̄ → g a, and the photon analogues (g_γ = 2),
+    plus b → s a and b̄ → s̄ a decays, ⟨Γ⟩ n_b^eq (g_b = 6). Maxwell–Boltzmann statistics.
+    """
+    a_s = plasma_alpha_s(T)
+    m_g, m_gamma = thermal_gluon_mass(T), thermal_photon_mass(T)
+    terms = []
+    for q in c.QUARKS:
+        m_q, charge, y = _QUARK_MASS[q], _QUARK_CHARGE[q], quark_yukawa(p, q)
+        s_compton = (m_q + p.m_a) ** 2
+        soft = p.m_a > 2.0 * m_q  # q q̄ → V a has a soft-V divergence at s → m_a²: regulate
+        s_annih_g = jnp.where(soft, (p.m_a + m_g) ** 2, jnp.maximum(4.0 * m_q**2, p.m_a**2))
+        s_annih_gamma = jnp.where(soft, (p.m_a + m_gamma) ** 2, jnp.maximum(4.0 * m_q**2, p.m_a**2))
+        terms += [
+            jnp.log(2.0) + averages.log_scattering_rate_density(
+                lambda s, m_q=m_q, y=y: sigma_qg_to_qa(s, m_q, p.m_a, y, a_s), m_q, 0.0, 6, 16, T, s_compton),
+            jnp.log(2.0) + averages.log_scattering_rate_density(
+                lambda s, m_q=m_q, y=y, e=charge: sigma_qgamma_to_qa(s, m_q, p.m_a, y, e), m_q, 0.0, 6, 2, T,
+                s_compton),
+            averages.log_scattering_rate_density(
+                lambda s, m_q=m_q, y=y: sigma_qqbar_to_ga(s, m_q, p.m_a, y, a_s), m_q, m_q, 6, 6, T,
+                s_annih_g),
+            averages.log_scattering_rate_density(
+                lambda s, m_q=m_q, y=y, e=charge: sigma_qqbar_to_gammaa(s, m_q, p.m_a, y, e), m_q, m_q, 6, 6,
+                T, s_annih_gamma),
+        ]
+    decay = 2.0 * averages.decay_average(width_b_to_s_a(p), c.M_BQ, T)
+    terms.append(jnp.log(decay) + thermo.log_yield_eq(c.M_BQ, 6.0, T) + jnp.log(thermo.entropy_density(T)))
+    log_p = jax.scipy.special.logsumexp(jnp.stack(terms), axis=0)
+    log_n_a = thermo.log_yield_eq(p.m_a, 1.0, T) + jnp.log(thermo.entropy_density(T))
+    return log_p - log_n_a
+
+
+def relic(p, settings=solver.DEFAULT, t_start=T_START, history=0, initial="zero"):
+    """Freeze-in of χ from ALP decays, [C] (27)–(28) (SPEC §3.5): Y_a, Y_χ from Y = 0 at ``t_start``;
+    a→SM = Σ visible widths (13)–(15), a→χχ̄ = (12); Dirac χ (g = 4 for χ + χ̄).
+    Returns :class:`bkdm.cosmo.freeze_in.FreezeInResult` (pure, jittable)."""
+    w_dm = width_to_dm(p)
+    w_sm = total_width(p) - w_dm
+    return freeze_in.solve(log_production_rate, p, p.m_a, 1.0, p.m_chi, 4.0, w_sm, w_dm, settings,
+                           t_start=t_start, window=quark_plasma_fraction, history=history, initial=initial)
+
+
+def omega_h2(p, settings=solver.DEFAULT, t_start=T_START):
+    """Relic density Ω_χ h² of freeze-in DM (SPEC §3.7, [C] (30)). Raises SolverError eagerly on failure."""
+    r = relic(p, settings, t_start)
+    return solver.checked(r.omega_h2, r.status, "ALP freeze-in")
+
+
 __all__ = [
     "NAME", "SOURCE", "Params", "PARAMETERS", "mediator_mass", "dm_mass", "loop_function_b1",
     "c_eff_photon", "c_eff_gluon", "width_to_dm", "width_to_quark_pair", "width_to_lepton_pair",
     "width_to_gluons", "width_to_photons", "widths", "total_width", "br_to_dm", "decay_length",
     "boost_in_b_decay", "br_b_to_k", "br_b_to_kstar", "escape_probability", "invisible_fraction",
     "br_b_to_k_invisible", "summary", "quark_yukawa", "width_b_to_s_a", "sigma_qg_to_qa",
-    "sigma_qqbar_to_ga", "sigma_qgamma_to_qa", "sigma_qqbar_to_gammaa",
+    "sigma_qqbar_to_ga", "sigma_qgamma_to_qa", "sigma_qqbar_to_gammaa", "quark_plasma_fraction",
+    "plasma_alpha_s", "thermal_gluon_mass", "thermal_photon_mass", "log_production_rate", "relic", "omega_h2",
 ]

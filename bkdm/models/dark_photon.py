@@ -44,6 +44,7 @@ from bkdm.constants import (
     V_HIGGS,
     VTB_VTS,
 )
+from bkdm.cosmo import averages, freeze_out, solver
 from bkdm.kinematics import is_open, safe_pow, sqrt_kallen, threshold_beta
 from bkdm.models.base import ModelParams, ParameterInfo, param
 from bkdm.qcd import alpha_s
@@ -474,3 +475,28 @@ def summary(p):
             sigma_self_interaction(p) * GEV2_TO_CM2 / (p.m_psi * GEV_TO_GRAM),
     })
     return {k: float(v) for k, v in out.items()}
+
+
+# ---------------------------------------------------------------------------- relic density (SPEC §4.5)
+def sigma_v_lab(p, eps):
+    """σ·v_lab [GeV⁻²] of ψψ → h′h′ at s = 4m_ψ²(1+ε), v_lab = 2√(ε(1+ε))/(1+2ε) (SPEC §5.5)."""
+    eps = jnp.asarray(eps, dtype=jnp.float64)
+    v_lab = 2.0 * jnp.sqrt(eps * (1.0 + eps)) / (1.0 + 2.0 * eps)
+    return sigma_annihilation(p, 4.0 * p.m_psi**2 * (1.0 + eps)) * v_lab
+
+
+def thermal_sigma_v(T, p):
+    """Gondolo–Gelmini ⟨σv⟩(T) [GeV⁻²] of ψψ → h′h′ from the exact σ (SPEC §4.5, §5.5)."""
+    return averages.sigma_v_gg(lambda eps: sigma_v_lab(p, eps), p.m_psi, T)
+
+
+def relic(p, settings=solver.DEFAULT, history=0):
+    """Freeze-out of ψ into h′h′ (SPEC §4.5, [C] (48)–(49)): the NBE with g_ψ = 2 (Majorana) and the
+    exact GG-averaged σ; returns a :class:`bkdm.cosmo.freeze_out.FreezeOutResult` (pure, jittable)."""
+    return freeze_out.solve(thermal_sigma_v, p, p.m_psi, 2.0, settings, history=history)
+
+
+def omega_h2(p, settings=solver.DEFAULT):
+    """Relic density Ω_ψ h² (SPEC §4.5). Raises SolverError eagerly if the solve fails; NaN when traced."""
+    r = relic(p, settings)
+    return solver.checked(r.omega_h2, r.status, "dark-photon freeze-out")
