@@ -113,6 +113,11 @@ PARAMETERS = {
 }
 
 
+# fit-level aliases (bkdm.inference.fitspec): c_q sets all six quark couplings ([C]'s benchmark)
+ALIASES = {"c_q": lambda value, values: {f"c_{q}{q}": value for q in c.QUARKS}}
+OPTIONS = ()
+
+
 def mediator_mass(p):
     """ALP mass m_a [GeV]."""
     return p.m_a

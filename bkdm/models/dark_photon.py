@@ -246,6 +246,10 @@ def invisible_fraction(p):
     return jnp.where(gamma > 0.0, (w["psipsi"] + w["nunu"]) / _positive_or_one(gamma), 0.0)
 
 
+ALIASES = {}
+OPTIONS = ()
+
+
 def mediator_mass(p):
     """Mass of the boson produced in B → K X: m_X [GeV]."""
     return p.m_x

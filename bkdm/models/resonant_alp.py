@@ -86,6 +86,11 @@ class Params(ModelParams):
         check_choice("boost", self.boost, BOOSTS)
 
 
+# fit-level aliases (bkdm.inference.fitspec): r = m_χ/m_a ([D] fixes r, e.g. 0.477 in Table 1)
+ALIASES = {"r": lambda value, values: {"m_chi": value * values["m_a"]}}
+OPTIONS = ("normalisation", "form_factor", "boost")
+
+
 def mediator_mass(p):
     """ALP mass m_a [GeV]."""
     return p.m_a

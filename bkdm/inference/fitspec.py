@@ -1,0 +1,409 @@
+"""Fit declarations: ``fits/*.toml`` files → validated :class:`FitSpec` objects.
+
+A fit file declares a model, its free parameters with priors, fixed parameters, likelihood terms
+and sampler/scan settings (units: GeV for masses, GeV⁻¹ for dimensionful couplings, as in each
+model's ``PARAMETERS``)::
+
+    [fit]
+    name = "alp-freeze-in"
+    model = "alp"                       # alp | dark-photon | resonant-alp
+    description = "..."
+
+    [free.m_a]                          # one table per free parameter
+    prior = "uniform"                   # uniform | log-uniform | normal
+    range = [1.0, 4.5]                  # required for uniform/log-uniform; optional truncation for normal
+    init = 2.1                          # optional starting value (default: prior centre)
+    # mean = ..., sigma = ...           # normal priors
+
+    [fixed]                             # every other parameter the model needs
+    c_q = 1.0                           # model aliases allowed (alp: c_q = all six quarks; resonant-alp: r)
+    g_aww = "g_agg"                     # a string naming another parameter ties the two
+
+    [likelihood]
+    belle2 = { channels = "combined", line_shape = "interpolate" }   # or belle2 = false
+    planck = { theory_uncertainty = 0.01 }                           # or planck = false
+    constraints = ["belle2017_kstar"]                                # keys of likelihoods.constraints.LIMITS
+    relic = { method = "cbe" }                                       # model-specific relic options
+
+    [bestfit]  starts = 8, max_steps = 500
+    [sampler]  chains = 4, warmup = 1000, draws = 1000, seed = 0, target_accept = 0.8, max_tree_depth = 8
+    [scan]     points = 2500, mode = "grid" | "random", observables = ["omega_h2", "twice_nll"], chunk = 500
+    [quick]    # overrides used by `--quick`, e.g. bestfit = { starts = 2 }, sampler = { draws = 200 }
+
+Every problem is a ``ValueError`` naming the file, the field and the allowed values.
+"""
+
+import dataclasses
+import math
+import tomllib
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
+
+from bkdm.models import MODEL_NAMES, get_model
+
+PRIOR_KINDS = ("uniform", "log-uniform", "normal")
+SECTIONS = ("fit", "free", "fixed", "likelihood", "bestfit", "sampler", "scan", "quick")
+LIKELIHOOD_KEYS = ("belle2", "planck", "constraints", "relic")
+BESTFIT_DEFAULTS = {"starts": 8, "max_steps": 400, "seed": 0, "tolerance": 1e-6}
+SAMPLER_DEFAULTS = {"chains": 4, "warmup": 1000, "draws": 1000, "seed": 0, "target_accept": 0.8,
+                    "max_tree_depth": 8, "init_from_bestfit": True}
+SCAN_DEFAULTS = {"points": 2500, "mode": "grid", "observables": ["omega_h2", "br_b_to_k_invisible",
+                                                                  "twice_nll"],
+                 "chunk": 500, "seed": 0, "profile_nuisances": False}
+BELLE2_DEFAULTS = {"channels": "combined", "line_shape": "interpolate", "width": None}
+PLANCK_DEFAULTS = {"theory_uncertainty": 0.01}
+
+
+class FitFileError(ValueError):
+    """A malformed fit declaration (a ValueError naming the file, field and allowed values)."""
+
+
+def _err(where, msg):
+    raise FitFileError(f"{where}: {msg}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Prior:
+    """Prior of one free parameter; maps between physical x and an unconstrained coordinate u.
+
+    uniform on [lo, hi]:       x = lo + (hi − lo) σ(u)
+    log-uniform on [lo, hi]:   ln x = ln lo + (ln hi − ln lo) σ(u)
+    normal(mean, sigma):       x = mean + sigma u  (truncation to ``range`` not applied in u)
+    """
+
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    mean: float | None = None
+    sigma: float | None = None
+    init: float | None = None
+
+    @property
+    def centre(self):
+        if self.kind == "normal":
+            return self.mean
+        if self.kind == "log-uniform":
+            return math.sqrt(self.low * self.high)
+        return 0.5 * (self.low + self.high)
+
+    @property
+    def start(self):
+        return self.centre if self.init is None else self.init
+
+    def to_physical(self, u):
+        """x(u) (JAX-compatible)."""
+        if self.kind == "normal":
+            return self.mean + self.sigma * u
+        s = 1.0 / (1.0 + jnp.exp(-u))
+        if self.kind == "log-uniform":
+            return jnp.exp(math.log(self.low) + (math.log(self.high) - math.log(self.low)) * s)
+        return self.low + (self.high - self.low) * s
+
+    def to_unconstrained(self, x):
+        """u(x), the inverse of :meth:`to_physical` (numpy; x strictly inside the range)."""
+        x = np.asarray(x, dtype=float)
+        if self.kind == "normal":
+            return (x - self.mean) / self.sigma
+        if self.kind == "log-uniform":
+            t = (np.log(x) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
+        else:
+            t = (x - self.low) / (self.high - self.low)
+        t = np.clip(t, 1e-12, 1 - 1e-12)
+        return np.log(t) - np.log1p(-t)
+
+    def log_density(self, x):
+        """ln prior density at physical x (up to a constant), JAX-compatible; −inf outside the range."""
+        x = jnp.asarray(x)
+        if self.kind == "normal":
+            val = -0.5 * ((x - self.mean) / self.sigma) ** 2
+        elif self.kind == "log-uniform":
+            val = -jnp.log(jnp.where(x > 0, x, 1.0))
+        else:
+            val = jnp.zeros_like(x)
+        inside = jnp.ones_like(x, dtype=bool)
+        if self.low is not None:
+            inside &= x >= self.low
+        if self.high is not None:
+            inside &= x <= self.high
+        return jnp.where(inside, val, -jnp.inf)
+
+    def sample(self, rng, n):
+        """n draws (numpy Generator ``rng``)."""
+        if self.kind == "normal":
+            x = rng.normal(self.mean, self.sigma, n)
+            if self.low is not None or self.high is not None:
+                x = np.clip(x, self.low if self.low is not None else -np.inf,
+                            self.high if self.high is not None else np.inf)
+            return x
+        t = rng.uniform(0.0, 1.0, n)
+        if self.kind == "log-uniform":
+            return np.exp(math.log(self.low) + (math.log(self.high) - math.log(self.low)) * t)
+        return self.low + (self.high - self.low) * t
+
+
+@dataclasses.dataclass(frozen=True)
+class FitSpec:
+    """A validated fit declaration (see module docstring)."""
+
+    name: str
+    model_name: str
+    description: str
+    free: dict
+    fixed: dict
+    likelihood: dict
+    bestfit: dict
+    sampler: dict
+    scan: dict
+    quick: dict
+    source: str = "<dict>"
+
+    @property
+    def model(self):
+        return get_model(self.model_name)
+
+    @property
+    def free_names(self):
+        return tuple(self.free)
+
+    def with_quick(self):
+        """A copy with the ``[quick]`` overrides applied (what ``--quick`` runs)."""
+        def merged(section):
+            return {**getattr(self, section), **self.quick.get(section, {})}
+        return dataclasses.replace(self, bestfit=merged("bestfit"), sampler=merged("sampler"),
+                                   scan=merged("scan"))
+
+    def parameter_values(self, theta):
+        """All parameter values (fit-level names) for free values ``theta`` (sequence, same order as
+        ``free_names``): fixed values, free values, then ties resolved."""
+        values = dict(zip(self.free_names, theta, strict=True))
+        for k, v in self.fixed.items():
+            if not (isinstance(v, str) and _is_reference(v, self)):
+                values[k] = v
+        for k, v in self.fixed.items():
+            if isinstance(v, str) and _is_reference(v, self):
+                values[k] = values[v]
+        return values
+
+    def build_params(self, theta):
+        """The model's ``Params`` for free values ``theta`` (JAX-traceable)."""
+        return build_params(self.model, self.parameter_values(theta))
+
+
+def _is_reference(value, spec_or_names):
+    names = spec_or_names if isinstance(spec_or_names, (set, tuple, list)) else (
+        set(spec_or_names.free) | set(spec_or_names.fixed))
+    return value in names
+
+
+def model_parameter_names(model):
+    """Names a fit may use for ``model``: its Params fields and its aliases."""
+    return set(model.PARAMETERS) | set(getattr(model, "ALIASES", {}))
+
+
+def build_params(model, values):
+    """``model.Params`` from fit-level ``values`` (field names, or aliases expanded by the model's
+    ``ALIASES``: {alias: function(value, values) → {field: value}})."""
+    aliases = getattr(model, "ALIASES", {})
+    fields = {}
+    for name, v in values.items():
+        if name in aliases:
+            continue
+        fields[name] = v
+    for name, expand in aliases.items():
+        if name in values:
+            fields.update(expand(values[name], values))
+    return model.Params(**fields)
+
+
+# ---------------------------------------------------------------------------------- parsing
+def _number(where, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        _err(where, f"must be a number, got {value!r}")
+    if not math.isfinite(value):
+        _err(where, f"must be finite, got {value!r}")
+    return float(value)
+
+
+def _parse_prior(where, table, info):
+    if not isinstance(table, dict):
+        _err(where, "must be a table like { prior = \"uniform\", range = [lo, hi] }")
+    unknown = set(table) - {"prior", "range", "init", "mean", "sigma"}
+    if unknown:
+        _err(where, f"unknown keys {sorted(unknown)}; allowed: prior, range, init, mean, sigma")
+    kind = table.get("prior")
+    if kind not in PRIOR_KINDS:
+        _err(f"{where}.prior", f"{kind!r} is not allowed: choose one of {list(PRIOR_KINDS)}")
+    low = high = mean = sigma = None
+    if "range" in table:
+        rng = table["range"]
+        if not (isinstance(rng, list) and len(rng) == 2):
+            _err(f"{where}.range", f"must be [low, high], got {rng!r}")
+        low, high = (_number(f"{where}.range", v) for v in rng)
+        if not low < high:
+            _err(f"{where}.range", f"needs low < high, got [{low:g}, {high:g}]")
+    if kind in ("uniform", "log-uniform") and low is None:
+        _err(f"{where}.range", f"is required for a {kind} prior")
+    if kind == "log-uniform" and low <= 0:
+        _err(f"{where}.range", f"a log-uniform prior needs 0 < low, got low = {low:g}")
+    if kind == "normal":
+        if "mean" not in table or "sigma" not in table:
+            _err(where, "a normal prior needs mean and sigma")
+        mean = _number(f"{where}.mean", table["mean"])
+        sigma = _number(f"{where}.sigma", table["sigma"])
+        if sigma <= 0:
+            _err(f"{where}.sigma", f"must be > 0, got {sigma:g}")
+    # physical range of the parameter (model metadata)
+    if info is not None:
+        lo_phys = info.lower
+        if lo_phys is not None:
+            bad = (low is not None and (low < lo_phys or (info.lower_open and low <= lo_phys))) or (
+                kind == "normal" and low is None)
+            if bad:
+                _err(f"{where}.range", f"prior extends outside the physical range {info.allowed()} "
+                     f"[{info.unit}] of this parameter" + (" (give a range to truncate the normal prior)"
+                                                           if kind == "normal" else ""))
+        if info.upper is not None and high is not None and high > info.upper:
+            _err(f"{where}.range", f"prior extends outside the physical range {info.allowed()} [{info.unit}]")
+    init = None
+    if "init" in table:
+        init = _number(f"{where}.init", table["init"])
+        if (low is not None and init <= low) or (high is not None and init >= high):
+            _err(f"{where}.init", f"{init:g} must lie strictly inside the range [{low:g}, {high:g}]")
+    return Prior(kind, low, high, mean, sigma, init)
+
+
+def _parse_options(where, table, defaults, allowed_types=None):
+    if table is False or table is None:
+        return None
+    if table is True:
+        return dict(defaults)
+    if not isinstance(table, dict):
+        _err(where, f"must be a table, true or false, got {table!r}")
+    unknown = set(table) - set(defaults)
+    if unknown:
+        _err(where, f"unknown keys {sorted(unknown)}; allowed: {sorted(defaults)}")
+    return {**defaults, **table}
+
+
+def parse(data, source="<dict>"):
+    """Validate a fit declaration given as a dict (the parsed TOML); returns :class:`FitSpec`."""
+    where = str(source)
+    unknown = set(data) - set(SECTIONS)
+    if unknown:
+        _err(where, f"unknown sections {sorted(unknown)}; allowed: {list(SECTIONS)}")
+    fit = data.get("fit")
+    if not isinstance(fit, dict):
+        _err(where, "missing [fit] section (name, model, description)")
+    model_name = fit.get("model")
+    if model_name not in MODEL_NAMES:
+        _err(f"{where}: fit.model", f"{model_name!r} is not allowed: choose one of {list(MODEL_NAMES)}")
+    model = get_model(model_name)
+    allowed = model_parameter_names(model)
+    free_tables = data.get("free", {})
+    if not isinstance(free_tables, dict) or not free_tables:
+        _err(f"{where}: [free]", "declare at least one free parameter as [free.<name>]")
+    free = {}
+    for name, table in free_tables.items():
+        if name not in allowed:
+            _err(f"{where}: free.{name}",
+                 f"unknown parameter for model {model_name!r}; allowed: {sorted(allowed)}")
+        free[name] = _parse_prior(f"{where}: free.{name}", table, model.PARAMETERS.get(name))
+    fixed = dict(data.get("fixed", {}))
+    for name, value in fixed.items():
+        if name not in allowed and name not in getattr(model, "OPTIONS", ()):
+            _err(f"{where}: fixed.{name}", f"unknown parameter for model {model_name!r}; allowed: "
+                 f"{sorted(allowed | set(getattr(model, 'OPTIONS', ())))}")
+        if name in free:
+            _err(f"{where}: fixed.{name}", "is also declared free")
+        if isinstance(value, str):
+            if name in getattr(model, "OPTIONS", ()):
+                continue
+            if value not in free and value not in fixed:
+                _err(f"{where}: fixed.{name}", f"ties to {value!r}, which is neither free nor fixed")
+        else:
+            _number(f"{where}: fixed.{name}", value)
+    lk = data.get("likelihood", {})
+    unknown = set(lk) - set(LIKELIHOOD_KEYS)
+    if unknown:
+        _err(f"{where}: [likelihood]", f"unknown keys {sorted(unknown)}; allowed: {list(LIKELIHOOD_KEYS)}")
+    likelihood = {
+        "belle2": _parse_options(f"{where}: likelihood.belle2", lk.get("belle2", True), BELLE2_DEFAULTS),
+        "planck": _parse_options(f"{where}: likelihood.planck", lk.get("planck", True), PLANCK_DEFAULTS),
+        "constraints": list(lk.get("constraints", [])),
+        "relic": dict(lk.get("relic", {})),
+    }
+    from bkdm.likelihoods.belle2 import SUBSETS
+    from bkdm.likelihoods.constraints import LIMITS
+    if likelihood["belle2"] is not None:
+        if likelihood["belle2"]["channels"] not in SUBSETS:
+            _err(f"{where}: likelihood.belle2.channels", f"{likelihood['belle2']['channels']!r} is not "
+                 f"allowed: choose one of {list(SUBSETS)}")
+        if likelihood["belle2"]["line_shape"] not in ("interpolate", "breit-wigner"):
+            _err(f"{where}: likelihood.belle2.line_shape", "choose 'interpolate' or 'breit-wigner'")
+    if likelihood["planck"] is not None:
+        tu = _number(f"{where}: likelihood.planck.theory_uncertainty",
+                     likelihood["planck"]["theory_uncertainty"])
+        if tu < 0:
+            _err(f"{where}: likelihood.planck.theory_uncertainty", f"must be ≥ 0, got {tu:g}")
+    for c in likelihood["constraints"]:
+        if c not in LIMITS:
+            _err(f"{where}: likelihood.constraints", f"{c!r} is not allowed: choose from {sorted(LIMITS)}")
+    if likelihood["belle2"] is None and likelihood["planck"] is None and not likelihood["constraints"]:
+        _err(f"{where}: [likelihood]", "all terms are switched off")
+    bestfit = _parse_options(f"{where}: [bestfit]", data.get("bestfit", {}), BESTFIT_DEFAULTS)
+    sampler = _parse_options(f"{where}: [sampler]", data.get("sampler", {}), SAMPLER_DEFAULTS)
+    scan = _parse_options(f"{where}: [scan]", data.get("scan", {}), SCAN_DEFAULTS)
+    for key in ("chains", "warmup", "draws", "max_tree_depth"):
+        v = sampler[key]
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            _err(f"{where}: sampler.{key}", f"must be a positive integer, got {v!r}")
+    if not 0 < float(sampler["target_accept"]) < 1:
+        _err(f"{where}: sampler.target_accept", f"must be in (0, 1), got {sampler['target_accept']!r}")
+    for key in ("starts", "max_steps"):
+        v = bestfit[key]
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            _err(f"{where}: bestfit.{key}", f"must be a positive integer, got {v!r}")
+    if scan["mode"] not in ("grid", "random"):
+        _err(f"{where}: scan.mode", f"{scan['mode']!r} is not allowed: choose 'grid' or 'random'")
+    for key in ("points", "chunk"):
+        v = scan[key]
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            _err(f"{where}: scan.{key}", f"must be a positive integer, got {v!r}")
+    quick = data.get("quick", {})
+    for section, table in quick.items():
+        if section not in ("bestfit", "sampler", "scan"):
+            _err(f"{where}: quick.{section}", "only bestfit, sampler and scan can be overridden")
+        defaults = {"bestfit": BESTFIT_DEFAULTS, "sampler": SAMPLER_DEFAULTS, "scan": SCAN_DEFAULTS}[section]
+        _parse_options(f"{where}: quick.{section}", table, defaults)
+    spec = FitSpec(name=str(fit.get("name", Path(where).stem)), model_name=model_name,
+                   description=str(fit.get("description", "")), free=free, fixed=fixed,
+                   likelihood=likelihood, bestfit=bestfit, sampler=sampler, scan=scan, quick=quick,
+                   source=where)
+    _check_builds(spec)
+    return spec
+
+
+def _check_builds(spec):
+    """Build the model's Params at the prior starting point: missing/invalid fixed values surface here."""
+    theta = [p.start for p in spec.free.values()]
+    try:
+        spec.build_params(theta)
+    except TypeError as exc:
+        _err(f"{spec.source}: [fixed]", f"cannot build {spec.model_name} parameters ({exc}); required: "
+             f"{sorted(spec.model.PARAMETERS)}")
+    except ValueError as exc:
+        _err(f"{spec.source}: parameters at the prior starting point", str(exc))
+
+
+def load(path):
+    """Read and validate a fit file (TOML)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FitFileError(f"{path}: no such fit file")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise FitFileError(f"{path}: malformed TOML: {exc}") from exc
+    return parse(data, source=str(path))

@@ -1,0 +1,180 @@
+"""The joint likelihood of a fit: Belle II q² likelihood + Planck Ωh² + optional flavour limits.
+
+    −2 ln L(θ, ν) = −2 ln L_BelleII(ν; B_NP(θ)) + χ²_Planck(Ωh²(θ)) + Σ_limits −2 ln L_k(θ)
+
+θ: the fit's free physics parameters (physical units, order of ``FitSpec.free``); ν: the Belle II
+nuisance parameters (the published model's 232 parameters minus the POI ``mu``, which stays 1: the
+SM signal, with the new physics entering through the reweighted signal of
+:mod:`bkdm.likelihoods.belle2`). Priors are *not* included (the inference methods add them).
+
+The relic density enters through a ``jax.custom_vjp`` whose forward pass computes Ωh² and its
+Jacobian in forward mode (``jax.jacfwd`` with ``diffrax.ForwardMode``; a handful of θ's) and whose
+backward pass is a vector–Jacobian product: reverse-mode callers (optax, numpyro NUTS) then get
+exact gradients without reverse-mode through the stiff solve (NUMERICS.md: forward mode ≈ 1.2× a
+solve, reverse mode ≈ 6×). A failed relic solve gives −2 ln L = +∞ (zero likelihood) with a zero
+gradient, and is counted in :attr:`JointLikelihood.relic_failures`.
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from bkdm import flavour
+from bkdm.cosmo import solver as slv
+from bkdm.likelihoods import constraints, planck
+from bkdm.likelihoods.belle2 import POI, Belle2Likelihood
+
+
+@functools.lru_cache(maxsize=4)
+def _belle2(channels):
+    """Belle II likelihoods are expensive to build (pyhf set-up): one per channel subset."""
+    return Belle2Likelihood(channels)
+
+
+class JointLikelihood:
+    """−2 ln L of a :class:`~bkdm.inference.fitspec.FitSpec` (see module docstring).
+
+    Attributes: ``names`` (free physics parameters), ``nuisance_names``, ``nuisance_init``,
+    ``nuisance_bounds`` (free Belle II nuisances; empty if the fit has no Belle II term).
+    Methods are pure JAX functions of (theta, nuisances) and can be jitted, vmapped, differentiated.
+    """
+
+    def __init__(self, spec):
+        self.spec = spec
+        self.model = spec.model
+        self.names = spec.free_names
+        lk = spec.likelihood
+        self.belle2_options = lk["belle2"]
+        self.planck_options = lk["planck"]
+        self.limits = tuple(lk["constraints"])
+        self.relic_options = dict(lk["relic"])
+        self.relic_failures = 0
+        if self.belle2_options is not None:
+            self.belle2 = _belle2(self.belle2_options["channels"])
+            names, fixed = self.belle2.parameter_names, self.belle2.fixed
+            keep = np.array([n != POI and not f for n, f in zip(names, fixed, strict=True)])
+            self._nu_index = np.where(keep)[0]
+            base = self.belle2.init.copy()
+            base[self.belle2.poi_index] = 1.0
+            self._nu_base = base
+            self.nuisance_names = tuple(np.asarray(self.belle2.parameter_names)[keep])
+            self.nuisance_init = self.belle2.init[keep].copy()
+            self.nuisance_bounds = self.belle2.bounds[keep].copy()
+        else:
+            self.belle2 = None
+            self._nu_index = np.zeros(0, dtype=int)
+            self.nuisance_names = ()
+            self.nuisance_init = np.zeros(0)
+            self.nuisance_bounds = np.zeros((0, 2))
+        self._omega = self._make_relic()
+
+    # --------------------------------------------------------------------------- parameters
+    @property
+    def n_theta(self):
+        return len(self.names)
+
+    @property
+    def n_nuisance(self):
+        return len(self.nuisance_names)
+
+    def params(self, theta):
+        """Model ``Params`` for the free values ``theta`` (array, order of ``names``)."""
+        return self.spec.build_params([theta[i] for i in range(self.n_theta)])
+
+    def belle2_parameters(self, nuisances):
+        """Full Belle II nuisance vector (POI μ = 1 and fixed parameters inserted)."""
+        return jnp.asarray(self._nu_base).at[self._nu_index].set(nuisances)
+
+    # --------------------------------------------------------------------------- observables
+    def b_np_bins(self, theta):
+        """New-physics BR per Belle II generator q² bin (bkdm.flavour.np_bin_branching_fractions)."""
+        opt = self.belle2_options or {"line_shape": "interpolate", "width": None}
+        return flavour.np_bin_branching_fractions(self.model, self.params(theta), shape=opt["line_shape"],
+                                                  width=opt["width"])
+
+    def _make_relic(self):
+        options = dict(self.relic_options)
+        settings = slv.SolverSettings(forward_mode=True)
+        model = self.model
+
+        def relic(theta):
+            r = model.relic(self.spec.build_params([theta[i] for i in range(theta.shape[0])]),
+                            settings=settings, **options)
+            return r.omega_h2, r.status
+
+        @jax.custom_vjp
+        def omega(theta):
+            return relic(theta)
+
+        def fwd(theta):
+            def f(t):
+                val, status = relic(t)
+                return val, (val, status)
+
+            jac, (val, status) = jax.jacfwd(f, has_aux=True)(theta)
+            ok = (status == 0) & jnp.isfinite(val)
+            jac = jnp.where(ok & jnp.all(jnp.isfinite(jac)), jac, 0.0)
+            return (val, status), jac
+
+        def bwd(jac, cotangent):
+            return (cotangent[0] * jac,)
+
+        omega.defvjp(fwd, bwd)
+        return omega
+
+    def _count(self, status):
+        self.relic_failures += int(np.sum(np.asarray(status) != 0))
+
+    def omega_h2(self, theta):
+        """(Ωh², status) for ``theta``; status 0 = success (differentiable, see module docstring)."""
+        val, status = self._omega(jnp.asarray(theta, dtype=jnp.float64))
+        jax.debug.callback(self._count, status)
+        return val, status
+
+    def observables(self, theta):
+        """Named physics quantities at ``theta`` (for reports, scans and plots)."""
+        p = self.params(theta)
+        m = self.model
+        out = {
+            "mediator_mass": m.mediator_mass(p),
+            "dm_mass": m.dm_mass(p),
+            "br_b_to_k": m.br_b_to_k(p),
+            "invisible_fraction": m.invisible_fraction(p),
+            "br_b_to_k_invisible": m.br_b_to_k_invisible(p),
+            "br_b_to_kstar": m.br_b_to_kstar(p),
+            "total_width": m.total_width(p),
+        }
+        if self.planck_options is not None:
+            out["omega_h2"] = self.omega_h2(theta)[0]
+        return out
+
+    # --------------------------------------------------------------------------- likelihood terms
+    def terms(self, theta, nuisances):
+        """{"belle2", "planck", "constraints"}: each term's −2 ln L (absent terms are omitted)."""
+        theta = jnp.asarray(theta, dtype=jnp.float64)
+        out = {}
+        if self.belle2 is not None:
+            out["belle2"] = self.belle2.twice_nll(self.belle2_parameters(nuisances), self.b_np_bins(theta))
+        if self.planck_options is not None:
+            val, status = self.omega_h2(theta)
+            ok = (status == 0) & jnp.isfinite(val)
+            safe = jnp.where(ok, val, planck.OMEGA_DM_H2)
+            term = planck.twice_nll(safe, self.planck_options["theory_uncertainty"])
+            out["planck"] = jnp.where(ok, term, jnp.inf)
+        if self.limits:
+            out["constraints"] = constraints.twice_nll(self.model, self.params(theta), self.limits)
+        return out
+
+    def twice_nll(self, theta, nuisances):
+        """Total −2 ln L(θ, ν) (+∞ where the relic solve failed)."""
+        return sum(self.terms(theta, nuisances).values())
+
+    def twice_nll_sm(self):
+        """−2 ln L of the Standard Model (B_NP = 0) minimised over the nuisances: the Δχ² reference
+        for the Belle II term (Planck/limit terms have no SM value and are excluded)."""
+        if self.belle2 is None:
+            return 0.0
+        fit = self.belle2.fit(mu=1.0)
+        return fit.twice_nll
