@@ -96,16 +96,21 @@ def quasi_static_deviation(x, m, g, sigma_v, params):
     return _asinh_half_ratio(_b(x, m), log_a)
 
 
-def _first_crossing(dqs_of, level):
-    """First x of the start grid where D_qs(x) > level, resolved to 0.4 % (coarse bracket, then a
-    fine grid inside it); the grid's first point if D_qs > level already at x = 1, its last if never."""
+def _crossings(dqs_of, levels):
+    """For each level, the first x of the start grid where D_qs(x) > level, resolved to 0.4 % (one
+    coarse pass shared by all levels, then a fine grid inside each bracketing interval); the grid's
+    first point if D_qs > level already at x = 1, its last if never."""
     coarse = jnp.asarray(_COARSE)
-    above = dqs_of(coarse) > level
-    i = jnp.argmax(above)
-    lo = coarse[jnp.maximum(i - 1, 0)]
-    fine = lo * (coarse[jnp.maximum(i, 1)] / lo) ** jnp.asarray(_FINE)
-    x = fine[jnp.argmax(dqs_of(fine) > level)]
-    return jnp.where(above[0], coarse[0], jnp.where(above.any(), x, coarse[-1]))
+    d_coarse = dqs_of(coarse)
+    out = []
+    for level in levels:
+        above = d_coarse > level
+        i = jnp.argmax(above)
+        lo = coarse[jnp.maximum(i - 1, 0)]
+        fine = lo * (coarse[jnp.maximum(i, 1)] / lo) ** jnp.asarray(_FINE)
+        x = fine[jnp.argmax(dqs_of(fine) > level)]
+        out.append(jnp.where(above[0], coarse[0], jnp.where(above.any(), x, coarse[-1])))
+    return out
 
 
 def _tail_integral(x_e, m, sigma_v, params, x_final=None):
@@ -125,8 +130,7 @@ def start_point(sigma_v, params, m, g, start_deviation=0.05):
     """(x_start, D_start, x_f): first x where D_qs > ``start_deviation``, the first-order quasi-static
     D there, and the freeze-out estimate x_f (D_qs = 1)."""
     dqs_of = jax.vmap(lambda x: quasi_static_deviation(x, m, g, sigma_v, params))
-    x0 = _first_crossing(dqs_of, start_deviation)
-    x_f = _first_crossing(dqs_of, 1.0)
+    x0, x_f = _crossings(dqs_of, (start_deviation, 1.0))
     d_qs, d_qs_prime = jax.jvp(lambda t: quasi_static_deviation(t, m, g, sigma_v, params), (x0,),
                                (jnp.ones_like(x0),))
     log_a0 = log_rate(x0, m, sigma_v, params) + thermo.log_yield_eq(m, g, m / x0)

@@ -13,14 +13,14 @@ w = 1 − ⟨p⁴/E³⟩_{T_χ}/(6T_χ).
 Variables: D = ln(Y/Y_eq) and Φ = ln(y/y_eq) = ln(T_χ/T), time u = ln x. The Φ equation is
 y'/y − y_eq'/y_eq with y_eq'/y_eq = (1/x)[1 + (2/3) d ln g_*s/d ln T]. Both are quasi-static
 (≈ 0) while annihilation and elastic scattering are fast; the start is the freeze-out start point of
-:mod:`bkdm.cosmo.freeze_out` (moved earlier if needed so that γ ≥ 10³ H̃ there) with Φ from one
-Newton step of its own equation.
+:mod:`bkdm.cosmo.freeze_out` (moved earlier if needed so that γ ≥ 10³ H̃ there), located on the
+tables, with Φ from one Newton step of its own equation.
 
 The four annihilation averages are two functions of a temperature, ⟨σv⟩(T′) and ⟨σv⟩₂(T′),
 evaluated at T′ = T and at T′ = T_χ; both are tabulated once per parameter point in ln(m/T′) as
 :class:`~bkdm.cosmo.tables.HermiteTable` (local cubic, exact slopes by forward-mode AD) over a range
-that covers T_χ from 10 T down to T(x_final)²·… (x_χ up to 10 x_final²/x_start); γ(T) likewise
-over the bath range. Evolution to ``x_final`` (default 10⁴, the range of [D]).
+that covers every T′ met from x = 1 on (x′ = m/T′ from 0.1 to 10 x_final²); γ(T) over the bath
+range; w(T_χ) likewise. Evolution to ``x_final`` (default 10⁴, the range of [D]).
 """
 
 import equinox as eqx
@@ -50,7 +50,7 @@ class KineticDecouplingResult(eqx.Module):
 
 
 def _rhs(u, state, args):
-    m, g, log_sv, log_sv2, log_gamma, elastic = args
+    m, g, log_sv, log_sv2, log_gamma, log_one_minus_w, elastic = args
     d, phi = state[0], state[1]
     x = jnp.exp(u)
     T = m / x
@@ -66,7 +66,7 @@ def _rhs(u, state, args):
     d_dot = jnp.exp(log_n - d + lsv_t) - jnp.exp(log_n + d + lsv_c) + b
     # (4.9) per d ln x
     gamma_over_h = jnp.exp(log_gamma(u) - log_h)
-    w = averages.w_factor(m, t_chi)
+    w = 1.0 - jnp.exp(log_one_minus_w(u_chi))
     if elastic == "exact":
         elastic_term = gamma_over_h * (jnp.exp(-phi) * averages.elastic_a_factor(m, t_chi) - w)
     else:
@@ -78,37 +78,51 @@ def _rhs(u, state, args):
     return jnp.stack([d_dot, phi_dot])
 
 
-def _kinetic_start(x_chem, m, momentum_transfer, params):
+def _kinetic_start(x_chem, m, log_gamma):
     """Latest x ≤ x_chem (on a log grid from 1) where γ ≥ 10³ H̃ — kinetic equilibrium holds there."""
     grid = x_chem ** jnp.linspace(0.0, 1.0, 48)
-    ratio = jax.vmap(lambda x: momentum_transfer(m / x, params) / thermo.hubble_tilde(m / x))(grid)
-    ok = ratio >= 1e3
+    log_h = jnp.log(thermo.hubble_tilde(m / grid))
+    ok = log_gamma(jnp.log(grid)) - log_h >= jnp.log(1e3)
     last_ok = jnp.where(ok.any(), jnp.max(jnp.where(ok, jnp.arange(48), 0)), 0)
     return grid[last_ok]
 
 
+def _table_sigma_v(T, table_and_mass):
+    """⟨σv⟩(T) read from a Hermite table of ln⟨σv⟩ in ln(m/T) (used to find the start point)."""
+    table, m = table_and_mass
+    return jnp.exp(table(jnp.log(m / T)))
+
+
 def solve(sigma_v, sigma_v_2, momentum_transfer, params, m, g, settings=slv.DEFAULT, x_final=1e4,
-          table_nodes=256, elastic="nr", history=0):
+          table_nodes=128, elastic="nr", history=0):
     """Solve the cBE (4.8)–(4.9) for DM of mass ``m`` [GeV] with ``g`` states.
 
     ``sigma_v(T′, params)``, ``sigma_v_2(T′, params)``: ⟨σv⟩ and ⟨σv⟩₂ [GeV⁻²] at temperature T′;
     ``momentum_transfer(T, params)``: γ(T) [GeV]; ``elastic``: "nr" (DRAKE) or "exact" (SPEC §5.4).
     Pure and jittable; returns :class:`KineticDecouplingResult`. ``history``: saved points (static).
+
+    Tables (Hermite, ``table_nodes`` nodes) of ln⟨σv⟩, ln⟨σv⟩₂ and ln(1 − w) over
+    ln(m/T′) ∈ [ln 0.1, ln(10 x_final²)] — every T′ = T or T_χ met from x = 1 on — and of ln γ over
+    ln x ∈ [0, ln x_final]; the start point is found on the tables.
     """
     if elastic not in ("nr", "exact"):
         raise ValueError(f"elastic = {elastic!r} is not allowed: choose 'nr' or 'exact'")
-    x_chem, d0, _ = freeze_out.start_point(sigma_v, params, m, g)
-    x0 = jnp.minimum(x_chem, _kinetic_start(x_chem, m, momentum_transfer, params))
-    d0 = jnp.where(x0 < x_chem, freeze_out.quasi_static_deviation(x0, m, g, sigma_v, params), d0)
-    u0, u1 = jnp.log(x0), jnp.log(x_final)
-    lo = u0 - jnp.log(10.0)
-    hi = jnp.log(10.0) + 2.0 * u1 - u0
-    log_sv = tables.tabulate_hermite(lambda v: jnp.log(sigma_v(m * jnp.exp(-v), params)), lo, hi, table_nodes)
-    log_sv2 = tables.tabulate_hermite(lambda v: jnp.log(sigma_v_2(m * jnp.exp(-v), params)), lo, hi,
-                                      table_nodes)
-    log_gamma = tables.tabulate_hermite(lambda v: jnp.log(momentum_transfer(m * jnp.exp(-v), params)),
-                                        u0, u1, table_nodes // 2)
-    args = (m, g, log_sv, log_sv2, log_gamma, elastic)
+    lo, hi = jnp.log(0.1), jnp.log(10.0 * x_final**2)
+    u1 = jnp.log(x_final)
+
+    def tabulate(f, a, b, n):
+        return tables.tabulate_hermite(lambda v: jnp.log(f(m * jnp.exp(-v), params)), a, b, n)
+
+    log_sv = tabulate(sigma_v, lo, hi, table_nodes)
+    log_sv2 = tabulate(sigma_v_2, lo, hi, table_nodes)
+    log_gamma = tabulate(momentum_transfer, 0.0, u1, table_nodes // 2)
+    log_one_minus_w = tables.tabulate_hermite(
+        lambda v: jnp.log1p(-averages.w_factor(m, m * jnp.exp(-v))), lo, hi, table_nodes // 2)
+    x_chem, d0, _ = freeze_out.start_point(_table_sigma_v, (log_sv, m), m, g)
+    x0 = jnp.minimum(x_chem, _kinetic_start(x_chem, m, log_gamma))
+    d0 = jnp.where(x0 < x_chem, freeze_out.quasi_static_deviation(x0, m, g, _table_sigma_v, (log_sv, m)), d0)
+    u0 = jnp.log(x0)
+    args = (m, g, log_sv, log_sv2, log_gamma, log_one_minus_w, elastic)
     # Φ start: one Newton step on its own equation from Φ = 0
     f_phi = lambda phi: _rhs(u0, jnp.stack([d0, phi]), args)[1]
     value, slope = jax.jvp(f_phi, (jnp.zeros_like(d0),), (jnp.ones_like(d0),))

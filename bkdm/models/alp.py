@@ -20,6 +20,8 @@ Every function is pure JAX (jit/grad/vmap-safe; vmap over a ``Params`` whose fie
 Kinematically closed channels give exactly 0 with finite gradients.
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 
@@ -450,6 +452,10 @@ def thermal_photon_mass(T):
     return jnp.sqrt(4.0 * jnp.pi * c.ALPHA_EM_0 / 2.0) * T
 
 
+_RATE_NODES = 16  # Gauss–Legendre nodes per 2 → 2 rate integral: 1e-6 in ln Γ_prod (32 nodes: 2e-10),
+# below the 3e-4 of the Chebyshev table in T (kinks of α_s at the flavour thresholds)
+
+
 def log_production_rate(T, p):
     """ln Γ_prod(T), Γ_prod = P/n_a^eq [GeV]: ALP production rate density by the SM plasma per
     equilibrium ALP ([C] (21)–(23), (27); SPEC §3.1–3.3), partonic (multiply by
@@ -460,25 +466,24 @@ def log_production_rate(T, p):
     """
     a_s = plasma_alpha_s(T)
     m_g, m_gamma = thermal_gluon_mass(T), thermal_photon_mass(T)
+    rate = functools.partial(averages.log_scattering_rate_density, nodes=_RATE_NODES)
     terms = []
     for q in c.QUARKS:
         m_q, charge, y = _QUARK_MASS[q], _QUARK_CHARGE[q], quark_yukawa(p, q)
-        s_compton = (m_q + p.m_a) ** 2
         soft = p.m_a > 2.0 * m_q  # q q̄ → V a has a soft-V divergence at s → m_a²: regulate
         s_annih_g = jnp.where(soft, (p.m_a + m_g) ** 2, jnp.maximum(4.0 * m_q**2, p.m_a**2))
         s_annih_gamma = jnp.where(soft, (p.m_a + m_gamma) ** 2, jnp.maximum(4.0 * m_q**2, p.m_a**2))
+        # q g → q a and q̄ g → q̄ a (×2); q γ → q a is the same integral × (6Q²α/α_s)(g_γ/g_g)
+        # exactly (same threshold, σ linear in the coupling, SPEC §3.2)
+        compton = jnp.log(2.0) + rate(lambda s, m_q=m_q, y=y: sigma_qg_to_qa(s, m_q, p.m_a, y, a_s),
+                                      m_q, 0.0, 6, 16, T, (m_q + p.m_a) ** 2)
         terms += [
-            jnp.log(2.0) + averages.log_scattering_rate_density(
-                lambda s, m_q=m_q, y=y: sigma_qg_to_qa(s, m_q, p.m_a, y, a_s), m_q, 0.0, 6, 16, T, s_compton),
-            jnp.log(2.0) + averages.log_scattering_rate_density(
-                lambda s, m_q=m_q, y=y, e=charge: sigma_qgamma_to_qa(s, m_q, p.m_a, y, e), m_q, 0.0, 6, 2, T,
-                s_compton),
-            averages.log_scattering_rate_density(
-                lambda s, m_q=m_q, y=y: sigma_qqbar_to_ga(s, m_q, p.m_a, y, a_s), m_q, m_q, 6, 6, T,
-                s_annih_g),
-            averages.log_scattering_rate_density(
-                lambda s, m_q=m_q, y=y, e=charge: sigma_qqbar_to_gammaa(s, m_q, p.m_a, y, e), m_q, m_q, 6, 6,
-                T, s_annih_gamma),
+            compton,
+            compton + jnp.log(6.0 * charge**2 * c.ALPHA_EM_0 / a_s * 2.0 / 16.0),
+            rate(lambda s, m_q=m_q, y=y: sigma_qqbar_to_ga(s, m_q, p.m_a, y, a_s), m_q, m_q, 6, 6, T,
+                 s_annih_g),
+            rate(lambda s, m_q=m_q, y=y, e=charge: sigma_qqbar_to_gammaa(s, m_q, p.m_a, y, e), m_q, m_q, 6, 6,
+                 T, s_annih_gamma),
         ]
     decay = 2.0 * averages.decay_average(width_b_to_s_a(p), c.M_BQ, T)
     terms.append(jnp.log(decay) + thermo.log_yield_eq(c.M_BQ, 6.0, T) + jnp.log(thermo.entropy_density(T)))
@@ -494,7 +499,8 @@ def relic(p, settings=solver.DEFAULT, t_start=T_START, history=0, initial="zero"
     w_dm = width_to_dm(p)
     w_sm = total_width(p) - w_dm
     return freeze_in.solve(log_production_rate, p, p.m_a, 1.0, p.m_chi, 4.0, w_sm, w_dm, settings,
-                           t_start=t_start, window=quark_plasma_fraction, history=history, initial=initial)
+                           t_start=t_start, window=quark_plasma_fraction, history=history, initial=initial,
+                           table_nodes=48)
 
 
 def omega_h2(p, settings=solver.DEFAULT, t_start=T_START):
