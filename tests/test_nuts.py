@@ -1,0 +1,168 @@
+"""NUTS sampling (bkdm.inference.nuts) against posteriors known in closed form.
+
+Problem: a Planck-only ALP fit with one free parameter, m_χ, log-uniform prior. Freeze-in gives
+Ωh² ∝ m_χ³ (SPEC §3.7), so with x = ln m_χ and a flat prior in x the posterior is
+
+    p(x) ∝ exp(−½ [(Ω* e^{3(x − x*)} − Ω_obs)/σ]²),   σ = √(0.001² + (0.01 · 0.120)²)   (SPEC §1.3)
+
+≈ Gaussian with mean x* and sd σ/(3 Ω_obs) (σ/Ω ≈ 1.3 %); its moments are computed here by scipy
+quadrature. Fast tests use the real JointLikelihood with the relic solve replaced by that scaling law
+(Ωh² = 0.12 (m_χ/m*)³), which the real solve obeys to 2e-5 (tests/test_freeze_in.py); the slow
+test samples the real solve.
+
+Tolerances: the posterior mean is checked to 4 Monte-Carlo standard errors sd/√ESS_bulk and the sd
+to 4/√(2 ESS) relative (the standard error of a sample sd), i.e. a correct sampler fails with
+probability ~1e-4; the seeds are fixed, so the tests are deterministic.
+"""
+
+import json
+import math
+import types
+
+import arviz as az
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.integrate import quad
+
+from bkdm.inference import fitspec, nuts
+from bkdm.inference.joint import JointLikelihood
+
+OMEGA_OBS = 0.120
+SIGMA_OMEGA = math.hypot(0.001, 0.01 * 0.120)  # Planck ⊕ 1 % theory (SPEC §1.3, planck defaults)
+M_STAR = 3.2e-3  # GeV
+FIT = {"fit": {"name": "alp-planck-mchi", "model": "alp"},
+       "free": {"m_chi": {"prior": "log-uniform", "range": [1e-3, 1e-2]}},
+       "fixed": {"m_a": 2.1, "f_a": 1.5e8, "c_q": 1.0, "c_sb_v": 1.0, "c_chi": 1.0},
+       "likelihood": {"belle2": False, "planck": {"theory_uncertainty": 0.01}}}
+
+
+def scaling_law_joint(fail_above=None):
+    """The Planck-only fit with Ωh² = 0.12 (m_χ/m*)³; the 'solver' fails (status 1) above
+    ``fail_above``; failures are counted in ``joint.relic_failures`` like the real relic does."""
+    joint = JointLikelihood(fitspec.parse(FIT))
+
+    def count(status):
+        joint.relic_failures += int(np.sum(np.asarray(status) != 0))
+
+    def omega_h2(theta):
+        m = theta[0]
+        status = jnp.where(m > (fail_above or np.inf), 1, 0).astype(jnp.int32)
+        jax.debug.callback(count, status)
+        return jnp.where(status == 0, OMEGA_OBS * (m / M_STAR) ** 3, jnp.nan), status
+
+    joint.omega_h2 = omega_h2
+    return joint
+
+
+def exact_moments(x_star, x_max=np.inf):
+    """Mean and sd of x = ln m_χ under p(x) (module docstring), truncated at x ≤ x_max."""
+    def dens(x):
+        return math.exp(-0.5 * ((OMEGA_OBS * math.exp(3 * (x - x_star)) - OMEGA_OBS) / SIGMA_OMEGA) ** 2)
+
+    lo, hi = x_star - 0.1, min(x_star + 0.1, x_max)  # ±23 posterior sd: all the mass
+    z = quad(dens, lo, hi, epsabs=0, epsrel=1e-12, points=[x_star] if hi > x_star else None)[0]
+    mean = quad(lambda x: x * dens(x), lo, hi, epsabs=0, epsrel=1e-12)[0] / z
+    var = quad(lambda x: (x - mean) ** 2 * dens(x), lo, hi, epsabs=0, epsrel=1e-12)[0] / z
+    return mean, math.sqrt(var)
+
+
+def check_moments(result, mean, sd):
+    x = np.log(result.inference_data.posterior["m_chi"].values)
+    ess = result.summary["m_chi"]["ess_bulk"]
+    assert ess > 100
+    assert abs(x.mean() - mean) < 4 * sd / math.sqrt(ess)
+    assert abs(x.std() / sd - 1) < 4 / math.sqrt(2 * ess)
+
+
+def test_gaussian_approximation_of_the_reference_posterior():
+    # the closed-form reference itself: ≈ Gaussian with sd σ/(3Ω) (Ω ∝ m³); the exact sd differs by
+    # O((σ/Ω)²) ≈ 5e-4 relative and the mean is shifted by ≈ −(σ/Ω)²/2 ≈ −0.02 sd → 1 % and 0.05 sd
+    mean, sd = exact_moments(math.log(M_STAR))
+    assert sd == pytest.approx(SIGMA_OMEGA / (3 * OMEGA_OBS), rel=1e-2)
+    assert abs(mean - math.log(M_STAR)) < 0.05 * sd
+
+
+def test_nuts_recovers_the_scaling_law_posterior(tmp_path):
+    joint = scaling_law_joint()
+    res = nuts.run_nuts(joint, chains=2, warmup=300, draws=500, seed=1, progress=False)
+    check_moments(res, *exact_moments(math.log(M_STAR)))
+    s = res.summary
+    assert s["m_chi"]["r_hat"] < 1.05  # 2 chains × 500 well-mixed draws: r_hat ≈ 1 ± 0.01
+    assert s["m_chi"]["ess_tail"] > 100
+    assert s["m_chi"]["hdi_3%"] < s["m_chi"]["mean"] < s["m_chi"]["hdi_97%"]
+    assert s["n_divergences"] == 0 and s["relic_failures"] == 0
+    assert s["ess_per_second"] > 0 and s["grad_evaluations"] >= 1000
+    post = res.inference_data.posterior
+    assert post["m_chi"].shape == (2, 500)
+    # posterior-predictive Ωh² at every draw is the scaling law at that draw
+    np.testing.assert_allclose(post["omega_h2"].values, OMEGA_OBS * (post["m_chi"].values / M_STAR) ** 3,
+                               rtol=1e-12)
+    assert set(res.inference_data.sample_stats) >= {"diverging", "n_steps", "tree_depth", "acceptance_rate",
+                                                    "energy", "lp", "step_size"}
+
+    res.save(tmp_path)
+    loaded = az.from_netcdf(tmp_path / "posterior.nc")
+    np.testing.assert_array_equal(loaded.posterior["m_chi"].values, post["m_chi"].values)
+    assert int(loaded.attrs["n_divergences"]) == 0 and loaded.attrs["fit"] == "alp-planck-mchi"
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["m_chi"]["ess_bulk"] == pytest.approx(s["m_chi"]["ess_bulk"])
+    assert summary["settings"]["chains"] == 2
+
+
+def test_failing_solver_and_nuisances():
+    # (1) the relic "fails" above x_cut = x* + 0.5 sd: a third of the posterior mass, and most
+    # trajectories touch the failing region. Zero likelihood there → the exact answer is the
+    # truncated posterior, and the failures must be counted.
+    # (2) two stand-in nuisances with unit-Gaussian constraint terms in −2 ln L and flat priors on
+    # [-5, 5]: their posterior is N(0, 1) truncated at ±5σ (mean 0, sd 1 − 1.5e-5), independent of θ.
+    # (3) chains start at a given point (a best-fit-like object).
+    x_star = math.log(M_STAR)
+    x_cut = x_star + 0.5 * SIGMA_OMEGA / (3 * OMEGA_OBS)
+    joint = scaling_law_joint(fail_above=math.exp(x_cut))
+    base = joint.twice_nll
+    joint.nuisance_names = ("nu_a", "nu_b")
+    joint.nuisance_init = np.zeros(2)
+    joint.nuisance_bounds = np.array([[-5.0, 5.0], [-5.0, 5.0]])
+    joint.twice_nll = lambda theta, nu: base(theta, nu[:0]) + jnp.sum(nu**2)
+    start = types.SimpleNamespace(theta=np.array([M_STAR * 0.999]), nuisances=np.array([0.3, -0.2]))
+    res = nuts.run_nuts(joint, chains=2, warmup=300, draws=500, seed=2, init=start, progress=False)
+
+    assert res.summary["relic_failures"] > 0
+    assert res.inference_data.attrs["relic_failures"] == res.summary["relic_failures"]
+    x = np.log(res.inference_data.posterior["m_chi"].values)
+    assert np.all(x <= x_cut)
+    np.testing.assert_array_equal(res.inference_data.posterior["relic_status"].values, 0)
+    check_moments(res, *exact_moments(x_star, x_max=x_cut))
+
+    nu = res.inference_data.posterior["nuisances"]
+    assert nu.shape == (2, 500, 2) and list(nu.coords["nuisance"].values) == ["nu_a", "nu_b"]
+    ess = float(az.ess(res.inference_data, var_names=["nuisances"])["nuisances"].min())
+    assert ess > 100
+    for k in range(2):
+        v = nu.values[..., k]
+        assert abs(v.mean()) < 4 / math.sqrt(ess)
+        assert abs(v.std() - 1) < 4 / math.sqrt(2 * ess)
+
+
+def test_start_values_and_chain_method_validation():
+    joint = scaling_law_joint()
+    values = nuts._start_values(joint, types.SimpleNamespace(theta=[2e-3], nuisances=[]))
+    assert values == {"m_chi_base": pytest.approx(math.log(2e-3), rel=1e-15)}  # log-uniform: ln θ site
+    assert nuts.resolve_chain_method("auto", 1) == "vectorized"
+    with pytest.raises(ValueError, match="chain_method"):
+        nuts.run_nuts(joint, chain_method="threads")
+    with pytest.raises(ValueError, match="draws"):
+        nuts.run_nuts(joint, draws=0)
+
+
+@pytest.mark.slow
+def test_nuts_with_the_real_relic_solve():
+    joint = JointLikelihood(fitspec.parse(FIT))
+    omega_ref = float(joint.omega_h2(jnp.array([M_STAR]))[0])
+    x_star = math.log(M_STAR) + math.log(OMEGA_OBS / omega_ref) / 3  # Ω(e^x*) = 0.12 by Ω ∝ m³
+    res = nuts.run_nuts(joint, chains=2, warmup=200, draws=300, seed=0, progress=False)
+    check_moments(res, *exact_moments(x_star))
+    assert res.summary["m_chi"]["r_hat"] < 1.05
+    assert res.summary["relic_failures"] == 0
