@@ -27,6 +27,7 @@ import common
 
 SECTIONS = ("particle", "relic", "likelihood")
 NUTS_TITLE = "NUTS: ALP default fit"
+TABLE1 = common.HERE.parent / "notebooks" / "figures" / "d_table1.md"
 
 
 # ------------------------------------------------------------------------------------------- NUTS
@@ -126,6 +127,9 @@ def results_markdown(records, command):
         body = format_nuts(rec) if key == "nuts" else rec["text"]
         quick = " (--quick sizes)" if rec.get("quick") else ""
         parts += ["", f"## {titles[key]}{quick}", "", common.environment_line(rec["environment"]), "", body]
+    if TABLE1.exists():  # written by notebooks/d_fig7_table1.py (issue: both normalisations in RESULTS.md)
+        parts += ["", "## [D] Table 1 reproduced (notebooks/d_fig7_table1.py)", "",
+                  TABLE1.read_text().strip()]
     return "\n".join(parts) + "\n"
 
 
@@ -133,7 +137,9 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small sizes and few repeats (a smoke run)")
     p.add_argument("--nuts", action="store_true", help="also run NUTS on the ALP default fit (ESS/s)")
-    p.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
+    p.add_argument("--only", default=",".join(SECTIONS),
+                   help=f"comma-separated subset of {SECTIONS} ('' for none, e.g. with --nuts); sections not "
+                        "run keep their records from an earlier results.json in --out")
     p.add_argument("--relic-points", type=int, default=None,
                    help="vmapped batch of the relic benchmark (default 1000 on CPU, 100000 on GPU)")
     p.add_argument("--particle-points", type=int, default=None, help="batch of the particle benchmark (1e5)")
@@ -153,7 +159,9 @@ def main(argv=None):
     import particle
     import relic
 
-    records = {}
+    # sections not run now keep their previous records (each names its own device and date)
+    previous = args.out / "results.json"
+    records = json.loads(previous.read_text()).get("benchmarks", {}) if previous.exists() else {}
     if "particle" in only:
         records["particle"] = particle.run(args.quick, args.particle_points)
     if "relic" in only:

@@ -51,7 +51,8 @@ def execute(script, fast, timeout):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", help="notebook stems (default: all)")
     parser.add_argument("--fast", action="store_true", help="coarse grids (BKDM_NOTEBOOK_FAST=1)")
     parser.add_argument("--timeout", type=int, default=1800, help="per-cell timeout in seconds")

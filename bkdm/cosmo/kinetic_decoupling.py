@@ -149,8 +149,9 @@ def solve(sigma_v, sigma_v_2, momentum_transfer, params, m, g, settings=slv.DEFA
         xs = jnp.exp(ts)
         T = m / xs
         out["x_history"] = xs
-        out["yield_eq_history"] = jnp.exp(thermo.log_yield_eq(m, g, T))
-        out["yield_history"] = out["yield_eq_history"] * jnp.exp(sol.ys[:, 0])
+        log_yield_eq = thermo.log_yield_eq(m, g, T)
+        out["yield_eq_history"] = jnp.exp(log_yield_eq)
+        out["yield_history"] = jnp.exp(log_yield_eq + sol.ys[:, 0])  # Y = Y_eq e^D, one exp: no 0·∞
         out["y_eq_history"] = thermo.y_eq(m, T)
         out["y_history"] = out["y_eq_history"] * jnp.exp(sol.ys[:, 1])
     return KineticDecouplingResult(**out)

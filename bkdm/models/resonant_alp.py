@@ -25,7 +25,7 @@ import numpy as np
 from bkdm import constants as c
 from bkdm import formfactors
 from bkdm._validation import check_choice, check_nonnegative, check_positive, check_range
-from bkdm.cosmo import averages, freeze_out, kinetic_decoupling, solver
+from bkdm.cosmo import averages, freeze_out, kinetic_decoupling, solver, thermo
 from bkdm.kinematics import sqrt_kallen, threshold_beta, two_body_momentum
 from bkdm.models.base import ModelParams, ParameterInfo, param
 
@@ -374,6 +374,34 @@ def relic(p, method="cbe", settings=solver.DEFAULT, x_final=X_FINAL, elastic="nr
         return freeze_out.solve(thermal_sigma_v, p, p.m_chi, 2.0, settings, history=history,
                                 x_final=x_final)
     raise ValueError(f"method = {method!r} is not allowed: choose 'cbe' or 'nbe'")
+
+
+def _scaled_sigma_v(T, args):
+    return args[1] * thermal_sigma_v(T, args[0])
+
+
+def _scaled_sigma_v_2(T, args):
+    return args[1] * thermal_sigma_v_2(T, args[0])
+
+
+def _scaled_gamma(T, args):
+    return args[2] * momentum_transfer_rate(T, args[0]) + args[3] * thermo.hubble_tilde(T)
+
+
+def relic_with_rate_factors(p, annihilation_factor=1.0, gamma_factor=1.0, hubble_factor=0.0,
+                            settings=solver.DEFAULT, x_final=X_FINAL, history=0):
+    """cBE relic ([D] (4.8)–(4.9)) with the rates of ``p`` rescaled by *traced* factors, so that one
+    compiled (vmapped) solve serves every variant of a scan:
+
+        ⟨σv⟩, ⟨σv⟩₂ → a·⟨σv⟩, a·⟨σv⟩₂,    γ(T) → b·γ(T) + c·H̃(T)     (a, b, c ≥ 0, dimensionless)
+
+    (a, b) = (4, ½) turns ``normalisation="consistent"`` into ``"as_printed"`` (SPEC §8 item 6: the
+    printed (A.1) is 4× the consistent σv, the printed (A.4) ½× the consistent γ); (b, c) = (0, 10¹⁰)
+    keeps T_χ = T at every x, i.e. the NBE evaluated to ``x_final`` (a finite γ × 10²⁰ is *not* an
+    NBE where annihilation never freezes, e.g. r = ½, because γ/H falls like T⁸)."""
+    args = (p, annihilation_factor, gamma_factor, hubble_factor)
+    return kinetic_decoupling.solve(_scaled_sigma_v, _scaled_sigma_v_2, _scaled_gamma, args, p.m_chi, 2.0,
+                                    settings, x_final=x_final, history=history)
 
 
 def omega_h2(p, method="cbe", settings=solver.DEFAULT, x_final=X_FINAL):
