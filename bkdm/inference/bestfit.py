@@ -331,8 +331,20 @@ def array_from_json(values):
         np.asarray(values, dtype=object)), dtype=float) if len(values) else np.zeros(0)
 
 
+class JsonResult:
+    """Mixin for result dataclasses: ``to_dict`` (JSON-safe) and ``save_json``."""
+
+    def to_dict(self):
+        return json_safe({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+
+    def save_json(self, path):
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=2))
+
+
 @dataclasses.dataclass
-class BestFitResult:
+class BestFitResult(JsonResult):
     """Best fit of a joint likelihood (units: θ in each model parameter's units; −2 ln L dimensionless).
 
     ``theta_sigma``: 1σ errors from C = (H/2)⁻¹ (H = Hessian of −2 ln L in (u, ν), profiled over ν),
@@ -364,14 +376,6 @@ class BestFitResult:
     edm: float = math.nan
     notes: list = dataclasses.field(default_factory=list)
     nuisance_names: tuple = ()
-
-    def to_dict(self):
-        return json_safe({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
-
-    def save_json(self, path):
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2))
 
     @classmethod
     def from_dict(cls, data):

@@ -24,11 +24,11 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
-from bkdm.inference.bestfit import EDM_MAX, array_from_json, json_safe, problem
+from bkdm.inference.bestfit import EDM_MAX, JsonResult, array_from_json, problem
 
 
 @dataclasses.dataclass
-class ProfileResult:
+class ProfileResult(JsonResult):
     """A 1-D or 2-D profile (see module docstring).
 
     ``names``: the scanned parameters; ``grid``: their values (one array per name);
@@ -47,14 +47,6 @@ class ProfileResult:
     twice_nll_min: float
     wall_time_s: float
     notes: list = dataclasses.field(default_factory=list)
-
-    def to_dict(self):
-        return json_safe({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
-
-    def save_json(self, path):
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2))
 
     @classmethod
     def from_dict(cls, data):
