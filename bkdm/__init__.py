@@ -5,7 +5,15 @@ Importing bkdm enables float64 in JAX (``jax_enable_x64``). Units everywhere: Ge
 every formula cites its section and the source paper's equation.
 """
 
-import jax
+import os
+
+# Runtime checks inside equinox/lineax (e.g. a linear solve fed non-finite values at an extreme
+# parameter point of a NUTS trajectory) return NaN instead of aborting the whole program: bkdm
+# reports such points through its status codes / +inf likelihood (never silently). Takes effect
+# when bkdm is imported before equinox; set EQX_ON_ERROR yourself to override.
+os.environ.setdefault("EQX_ON_ERROR", "nan")
+
+import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 

@@ -124,13 +124,13 @@ class JointLikelihood:
         omega.defvjp(fwd, bwd)
         return omega
 
-    def _count(self, status):
-        self.relic_failures += int(np.sum(np.asarray(status) != 0))
+    def _count(self, status, value):
+        self.relic_failures += int(np.sum((np.asarray(status) != 0) | ~np.isfinite(np.asarray(value))))
 
     def omega_h2(self, theta):
         """(Ωh², status) for ``theta``; status 0 = success (differentiable, see module docstring)."""
         val, status = self._omega(jnp.asarray(theta, dtype=jnp.float64))
-        jax.debug.callback(self._count, status)
+        jax.debug.callback(self._count, status, val)
         return val, status
 
     def observables(self, theta):

@@ -20,7 +20,8 @@ NUTS never accepts such a point (an infinite energy error is a divergence with a
 and never crashes on it; every failed solve is counted by the joint (``joint.relic_failures``, a
 callback per evaluated point, leapfrog proposals included) and reported as ``relic_failures``.
 
-Chains: ``chain_method="parallel"`` runs one chain per XLA device (``jax.pmap``); on CPU that needs
+Chains: ``chain_method="parallel"`` splits the vectorized chains over the XLA devices (``jax.jit``
+with a ``NamedSharding`` on the chain axis; not ``jax.pmap``, see :func:`_chain_sharding`); on CPU that needs
 ``set_host_devices(chains)`` *before JAX initialises* (before the first JAX computation — the CLI
 calls it first thing). ``"vectorized"`` vmaps the chains on one device, ``"sequential"`` runs them one
 after another; ``"auto"`` takes ``"parallel"`` if there are ≥ ``chains`` local devices, otherwise
@@ -256,16 +257,28 @@ def _sampler(joint, kernel, warmup, draws, progress):
     return run
 
 
+def _chain_sharding(chains):
+    """Chains split over the local devices (GSPMD, ``jax.jit`` + ``NamedSharding``). Not ``jax.pmap``:
+    in jax 0.10 pmap is built on shard_map, whose varying-axis types make lineax (inside diffrax's
+    implicit solver) reject the relic solve ("pytree does not match out_structure", measured)."""
+    devices = jax.local_devices()
+    n = max(d for d in range(1, len(devices) + 1) if chains % d == 0)
+    mesh = jax.sharding.Mesh(np.asarray(devices[:n]), ("chains",))
+    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("chains"))
+
+
 def _sample(joint, kernel, chains, warmup, draws, seed, method, progress):
     """Run the chains (``method``: vectorized, sequential or parallel); returns the draws, each leaf
     (chains, draws, …), and the :class:`_Progress` with the phase times."""
     keys = jax.random.split(jax.random.PRNGKey(seed), chains)
     with _Progress(chains * (warmup + draws), warmup, progress) as clock:
         run = _sampler(joint, kernel, warmup, draws, clock)
-        if method == "vectorized":
+        if method in ("vectorized", "parallel"):
+            if method == "parallel":  # the vectorized chains, their axis sharded over the devices
+                keys = jax.device_put(keys, _chain_sharding(chains))
             out = jax.tree.map(lambda a: np.swapaxes(np.asarray(a), 0, 1), jax.jit(run)(keys))
-        else:  # one chain at a time, or one chain per device: groups of one vectorized chain
-            mapped = jax.pmap(run) if method == "parallel" else jax.jit(lambda k: jax.lax.map(run, k))
+        else:  # one chain at a time: groups of one vectorized chain
+            mapped = jax.jit(lambda k: jax.lax.map(run, k))
             out = jax.tree.map(lambda a: np.asarray(a)[:, :, 0], mapped(keys[:, None]))
     return out, clock
 
