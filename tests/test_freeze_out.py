@@ -118,3 +118,13 @@ def test_history_is_monotonic_and_above_equilibrium():
     assert np.all(np.diff(y) < 0)
     yeq = np.asarray(thermo.yield_eq(M, G, M / np.asarray(r.x_history)))
     assert np.all(y >= yeq * (1 - 1e-12))
+
+
+def test_checked_rejects_non_finite_values_with_a_success_status():
+    # A NaN that reached Ωh² without a diffrax failure code (equinox runtime checks give NaN under
+    # bkdm's EQX_ON_ERROR=nan) must still raise, never be returned silently; finite values pass.
+    assert slv.checked(np.array([0.1, 0.2]), np.array([0, 0]), "test")[1] == 0.2
+    with pytest.raises(slv.SolverError, match="1 of 2 points: non-finite result"):
+        slv.checked(np.array([0.1, np.nan]), np.array([0, 0]), "test")
+    with pytest.raises(slv.SolverError, match="non-finite"):
+        slv.checked(np.float64(np.inf), np.int32(0), "test")

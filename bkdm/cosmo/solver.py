@@ -145,16 +145,20 @@ def result_message(code):
 
 
 def checked(value, status, what):
-    """Return ``value``; if it is concrete (not traced) and any ``status`` is non-zero, raise
-    :class:`SolverError` naming the failure. Traced callers (jit/vmap/grad) get the value, which the
-    systems set to NaN where the solve failed — batched APIs report ``status`` alongside."""
+    """Return ``value``; if it is concrete (not traced) and any ``status`` is non-zero or any value
+    non-finite (e.g. a linear solve that met NaN, which equinox reports as NaN under bkdm's
+    EQX_ON_ERROR=nan), raise :class:`SolverError` naming the failure. Traced callers (jit/vmap/grad)
+    get the value, which the systems set to NaN where the solve failed — batched APIs report
+    ``status`` alongside."""
     if is_concrete(value, status):
         codes = np.atleast_1d(np.asarray(status))
-        bad = codes != 0
+        values = np.broadcast_to(np.atleast_1d(np.asarray(value, dtype=float)), codes.shape)
+        bad = (codes != 0) | ~np.isfinite(values)
         if bad.any():
             first = int(codes[bad][0])
+            reason = result_message(first) if first != 0 else "non-finite result"
             n = f"{int(bad.sum())} of {codes.size} points: " if codes.size > 1 else ""
-            raise SolverError(f"{what}: the Boltzmann solve failed ({n}{result_message(first)}). "
+            raise SolverError(f"{what}: the Boltzmann solve failed ({n}{reason}). "
                               "Try a larger SolverSettings(max_steps=...), or check that the "
                               "parameters are inside the model's validity range.")
     return value
