@@ -96,17 +96,20 @@ def format_nuts(record):
     s = record["summary"]
     st = s.get("settings", {})
     rows = [[f"{record['fit']} [{record['source']}]",
-             f"{st.get('chains')} × ({st.get('warmup')} + {st.get('draws')}), {st.get('chain_method')}",
+             f"{st.get('chains')} × ({st.get('warmup')} + {st.get('draws')}), {st.get('chain_method')}, "
+             f"mass matrix {st.get('mass_matrix', 'adapt')}",
              f"{s['ess_per_second']:.3g}" if s.get("ess_per_second") is not None else "—",
              common.fmt_time(s.get("sampling_time_s")), common.fmt_time(s.get("warmup_time_s")),
-             common.fmt_time(record.get("bestfit_s")),
+             common.fmt_time(s.get("compile_time_s")), common.fmt_time(s.get("wall_time_s")),
+             common.fmt_time(record.get("bestfit_s")), f"{s.get('mean_tree_depth', float('nan')):.2f}",
              f"{s.get('grad_evaluations_per_second', float('nan')):.3g}",
              s.get("n_divergences"), s.get("relic_failures"),
              ", ".join(f"{n} {v['ess_bulk']:.0f}/{v['r_hat']:.3f}" for n, v in s.items()
                        if isinstance(v, dict) and None not in (v.get("ess_bulk"), v.get("r_hat")))]]
     return common.markdown_table(
         ["fit", "chains × (warmup + draws)", "ESS/s (min bulk ESS / sampling time)", "sampling", "warmup",
-         "best fit", "gradients/s", "divergences", "relic failures", "ESS_bulk/R̂ per parameter"], rows)
+         "compile", "NUTS wall (compile + warmup + sampling + observables)", "best fit", "mean tree depth",
+         "gradients/s", "divergences", "relic failures", "ESS_bulk/R̂ per parameter"], rows)
 
 
 # ------------------------------------------------------------------------------------------- report

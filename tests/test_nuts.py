@@ -17,7 +17,12 @@ probability ~1e-4; the seeds are fixed, so the tests are deterministic.
 
 import json
 import math
+import os
+import subprocess
+import sys
+import textwrap
 import types
+from pathlib import Path
 
 import arviz as az
 import jax
@@ -144,6 +149,57 @@ def test_failing_solver_and_nuisances():
         v = nu.values[..., k]
         assert abs(v.mean()) < 4 / math.sqrt(ess)
         assert abs(v.std() - 1) < 4 / math.sqrt(2 * ess)
+
+
+def test_hessian_mass_matrix_is_the_laplace_covariance():
+    # −2 ln L = ((Ω* e^{3(x−x*)} − Ω_obs)/σ)² with x = ln m_χ: at the minimum x* the curvature is
+    # 2 (3Ω_obs/σ)², so the Laplace covariance of x is (σ/(3Ω_obs))²; NUTS samples
+    # w = logit((x − a)/(b − a)) (a, b = ln of the prior range), so the inverse mass matrix must be
+    # (dw/dx)² (σ/(3Ω_obs))² with dw/dx = (b − a)/((x − a)(b − x)). The Hessian is a central
+    # difference of exact gradients with step 1e-3 in w: relative error ~1e-6 → tolerance 1e-4.
+    from bkdm.inference import bestfit
+    joint = scaling_law_joint()
+    best = bestfit.best_fit(joint, starts=1, progress=False)
+    assert best.theta[0] == pytest.approx(M_STAR, rel=1e-6)
+    a, b, x = math.log(1e-3), math.log(1e-2), math.log(best.theta[0])
+    expected = ((b - a) / ((x - a) * (b - x)) * SIGMA_OMEGA / (3 * OMEGA_OBS)) ** 2
+    matrix = nuts.hessian_inverse_mass_matrix(joint, best)
+    assert matrix.shape == (1, 1)
+    assert matrix[0, 0] == pytest.approx(expected, rel=1e-4)
+    # a best fit as init selects it ("auto"); NUTS with it still recovers the exact posterior
+    res = nuts.run_nuts(joint, chains=2, warmup=100, draws=500, seed=3, init=best, progress=False)
+    assert res.summary["settings"]["mass_matrix"] == "hessian"
+    check_moments(res, *exact_moments(math.log(M_STAR)))
+    with pytest.raises(ValueError, match="mass_matrix"):
+        nuts.run_nuts(joint, mass_matrix="unit")
+    with pytest.raises(ValueError, match="best fit"):
+        nuts.run_nuts(joint, mass_matrix="hessian")
+
+
+PARALLEL_SCRIPT = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {tests!r})
+    import jax, math, numpy as np
+    from bkdm.inference import nuts
+    from test_nuts import scaling_law_joint, exact_moments, check_moments, M_STAR
+    res = nuts.run_nuts(scaling_law_joint(), chains=4, warmup=300, draws=500, seed=4,
+                        chain_method="parallel", progress=False)
+    check_moments(res, *exact_moments(math.log(M_STAR)))
+    assert res.summary["settings"]["chain_method"] == "parallel"
+    assert res.inference_data.posterior["m_chi"].shape == (4, 500)
+    print("devices", len(jax.devices()))
+""")
+
+
+def test_parallel_chains_on_two_host_devices():
+    # chain_method="parallel": two vectorized groups of 2 chains, one per host device, each run from
+    # its own thread; the posterior must still be the exact one (tolerances of check_moments)
+    script = PARALLEL_SCRIPT.format(tests=str(Path(__file__).parent))
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu"}
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "devices 2" in proc.stdout
 
 
 def test_start_values_and_chain_method_validation():
