@@ -62,6 +62,7 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
+from jax.flatten_util import ravel_pytree
 from numpyro.distributions.transforms import biject_to
 from numpyro.infer import NUTS, init_to_uniform
 from numpyro.infer.reparam import TransformReparam
@@ -69,7 +70,6 @@ from tqdm.auto import tqdm
 
 from bkdm.inference import bestfit
 from bkdm.inference import scan as scan_module
-from bkdm.inference.bestfit import BestFitResult
 
 CHAIN_METHODS = ("auto", "parallel", "vectorized", "sequential")
 INIT_JITTER = 0.01  # standard deviation of the start-point jitter, in the unconstrained coordinates
@@ -136,7 +136,8 @@ class _HostLikelihood:
     Why (measured on the ALP default fit, 2-core CPU): traced into the sampler, the relic solve and
     its forward-mode derivative are compiled once per copy of the potential (numpyro's init and the
     NUTS step) and once per device — 261 s of compilation for two devices. Behind the callback the
-    sampler compiles in seconds and the likelihood once per device (in parallel threads). Non-finite
+    sampler compiles in seconds and the likelihood once (53 s). Used by one program at a time (the
+    ``vectorized`` and ``sequential`` chain methods, see :func:`_sample`). Non-finite
     values or gradients (a failed relic solve) become (+∞, 0): zero likelihood, a rejected proposal.
     """
 
@@ -151,20 +152,16 @@ class _HostLikelihood:
 
         self._batched = jax.jit(jax.vmap(point))
         self._executables = {}
-        self._lock = threading.Lock()
 
     def compile(self, device, batch):
         """The executable for ``batch`` points on ``device`` (compiled on first request)."""
         key = (device.id, batch)
-        with self._lock:
-            if key in self._executables:
-                return self._executables[key]
-        sharding = jax.sharding.SingleDeviceSharding(device)
-        shapes = [jax.ShapeDtypeStruct((batch, n), jnp.float64, sharding=sharding)
-                  for n in (self.n_theta, self.n_nuisance)]
-        executable = self._batched.lower(*shapes).compile()
-        with self._lock:
-            return self._executables.setdefault(key, executable)
+        if key not in self._executables:
+            sharding = jax.sharding.SingleDeviceSharding(device)
+            shapes = [jax.ShapeDtypeStruct((batch, n), jnp.float64, sharding=sharding)
+                      for n in (self.n_theta, self.n_nuisance)]
+            self._executables[key] = self._batched.lower(*shapes).compile()
+        return self._executables[key]
 
     def function(self, device):
         """(θ, ν) → −2 ln L, a JAX function (vmappable: a batch is one call) evaluated on ``device``."""
@@ -413,32 +410,29 @@ def _sample(joint, make_kernel, chains, warmup, draws, seed, method, progress):
     return {**out, **values, "relic_status": status}, clock
 
 
-def _sampler_coordinates(joint):
-    """Per coordinate of the best fit's z = (u, ν) (:mod:`bkdm.inference.bestfit`), the map to NUTS's
-    unconstrained coordinate, and the sampled site it belongs to (numpyro's ravel order: sorted
-    site names, then array index)."""
+def _sampler_coordinates(joint, z):
+    """NUTS's unconstrained coordinates, by sampled site, of the best fit's z = (u, ν)
+    (:mod:`bkdm.inference.bestfit`): u → physical θ (the prior map) → site value (ln θ for log-uniform
+    priors) → numpyro's ``biject_to(support).inv``; ν → the same for the nuisance site. Elementwise."""
     sites = _site_distributions(joint)
-    maps = []
-    for name, prior in joint.spec.free.items():
-        to_site = (lambda u, p=prior: jnp.log(p.to_physical(u))) if prior.kind == "log-uniform" \
-            else (lambda u, p=prior: p.to_physical(u))
-        inverse = biject_to(sites[_base_name(joint, name)].support).inv
-        maps.append((_base_name(joint, name), 0, lambda u, f=to_site, inv=inverse: inv(f(u))))
+    out = {}
+    for i, (name, prior) in enumerate(joint.spec.free.items()):
+        x = prior.to_physical(z[i])
+        site = _base_name(joint, name)
+        out[site] = biject_to(sites[site].support).inv(jnp.log(x) if prior.kind == "log-uniform" else x)
     if joint.n_nuisance:
-        lo, hi = np.asarray(joint.nuisance_bounds, dtype=float).T
-        for k in range(joint.n_nuisance):
-            # logit of (v − lo)/(hi − lo)
-            maps.append(("nuisances", k, lambda v, a=lo[k], b=hi[k]: jnp.log(v - a) - jnp.log(b - v)))
-    return maps
+        out["nuisances"] = biject_to(sites["nuisances"].support).inv(z[joint.n_theta:])
+    return out
 
 
 def hessian_inverse_mass_matrix(joint, best):
     """Dense inverse mass matrix for NUTS from the Hessian H of −2 ln L at a best fit ``best``
     (:class:`~bkdm.inference.bestfit.BestFitResult`): the Laplace covariance C = 2H⁻¹ in the best fit's
-    coordinates z = (u, ν), carried to NUTS's unconstrained coordinates w(z) (elementwise maps) as
-    J C J with J = diag(dw/dz), in numpyro's ravel order (sorted site names). The log-prior Jacobian
-    of the transforms is left out (a preconditioner only has to be close; step sizes are adapted).
-    Eigenvalues are floored at 1e-12 × the largest so the matrix stays positive definite.
+    coordinates z = (u, ν), carried to NUTS's unconstrained coordinates w(z) (elementwise maps,
+    :func:`_sampler_coordinates`) as J C J with J = diag(dw/dz), in numpyro's ravel order
+    (``ravel_pytree`` of the sites). The log-prior Jacobian of the transforms is left out (a
+    preconditioner only has to be close; step sizes are adapted). Eigenvalues are floored at
+    1e-12 × the largest so the matrix stays positive definite.
 
     For a posterior close to Gaussian this makes NUTS's leapfrog see a near-isotropic target from the
     first iteration (the 231 Belle II nuisances span sd ~10⁻³ … 1, and the Planck term pins a narrow
@@ -450,11 +444,17 @@ def hessian_inverse_mass_matrix(joint, best):
     eigval, eigvec = np.linalg.eigh(0.5 * (h + h.T))
     floor = 1e-12 * np.max(np.abs(eigval))
     cov_z = (eigvec / np.maximum(eigval, floor)) @ eigvec.T * 2.0
-    maps = _sampler_coordinates(joint)
-    jac = np.array([float(jax.grad(f)(float(z[i]))) for i, (_, _, f) in enumerate(maps)])
-    cov_w = jac[:, None] * cov_z * jac[None, :]
-    order = sorted(range(len(maps)), key=lambda i: (maps[i][0], maps[i][1]))
-    return cov_w[np.ix_(order, order)]
+    # J = diag(dw/dz) by one jvp with unit tangents (the maps are elementwise); the z index of each
+    # raveled w: the sites' z indices raveled the same way (ravel_pytree, numpyro's order)
+    z = jnp.asarray(z)
+    _, jac = jax.jvp(lambda v: ravel_pytree(_sampler_coordinates(joint, v))[0], (z,), (jnp.ones_like(z),))
+    index = {site: np.asarray(i) for site, i in zip(
+        [_base_name(joint, n) for n in joint.names], range(joint.n_theta), strict=True)}
+    if joint.n_nuisance:
+        index["nuisances"] = np.arange(joint.n_theta, z.size)
+    order = np.asarray(ravel_pytree(index)[0]).astype(int)
+    jac = np.asarray(jac)
+    return jac[:, None] * cov_z[np.ix_(order, order)] * jac[None, :]
 
 
 MASS_MATRICES = ("auto", "hessian", "adapt")
@@ -475,7 +475,7 @@ def run_nuts(joint, chains=4, warmup=1000, draws=1000, seed=0, target_accept=0.8
     if mass_matrix not in MASS_MATRICES:
         raise ValueError(f"mass_matrix = {mass_matrix!r} is not allowed: choose one of {list(MASS_MATRICES)}")
     if mass_matrix == "auto":
-        mass_matrix = "hessian" if isinstance(init, BestFitResult) else "adapt"
+        mass_matrix = "hessian" if isinstance(init, bestfit.BestFitResult) else "adapt"
     if mass_matrix == "hessian":
         if init is None:
             raise ValueError("mass_matrix = 'hessian' needs init = a best fit (theta, nuisances) where "
