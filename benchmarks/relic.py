@@ -361,8 +361,55 @@ def run(quick=False, points=None, repeat=None, cases=CASE_KEYS, with_reference=T
     return record
 
 
+# Kvaerno5 (the library default, rtol 1e-8 / atol 1e-6) against Rodas4 (bkdm.cosmo.rosenbrock,
+# I-controller) at three tolerances: accuracy w.r.t. the PRECISE Kvaerno5 solve at the representative
+# point and over the batch, steps, single-point time, vmapped throughput — same process, same points.
+SOLVERS = (
+    ("Kvaerno5 1e-8/1e-6 (DEFAULT)", slv.DEFAULT),
+    ("Rodas4 1e-5", slv.SolverSettings(rtol=1e-5, atol=1e-5, method="rodas4", pcoeff=0.0, icoeff=1.0)),
+    ("Rodas4 1e-6", slv.SolverSettings(rtol=1e-6, atol=1e-6, method="rodas4", pcoeff=0.0, icoeff=1.0)),
+    ("Rodas4 1e-7", slv.SolverSettings(rtol=1e-7, atol=1e-7, method="rodas4", pcoeff=0.0, icoeff=1.0)),
+)
+
+
+def _solver_rows(case, points, repeat):
+    precise = float(jax.jit(lambda p: case.solve(p, slv.PRECISE).omega_h2)(case.point))
+    batch = batch_around(case, points)
+    precise_b = np.asarray(jax.jit(jax.vmap(lambda p: case.solve(p, slv.PRECISE).omega_h2))(batch))
+    rows, base = [], None
+    for name, settings in SOLVERS:
+        single = jax.jit(functools.partial(case.solve, s=settings))
+        timing, r = common.time_call(lambda p, f=single: f(p).omega_h2, case.point, repeat=repeat,
+                                     max_seconds=10.0)
+        steps = int(single(case.point).num_steps)
+        vb = jax.jit(jax.vmap(lambda p, f=single: f(p).omega_h2))
+        vtiming, ob = common.time_call(vb, batch, repeat=3)
+        base = base or timing.median
+        rows.append(f"| {case.title} | {name} | {abs(float(r) / precise - 1):.1e} | "
+                    f"{np.nanmax(np.abs(np.asarray(ob) / precise_b - 1)):.1e} | {steps} | "
+                    f"{common.fmt_time(timing.median)} | {points / vtiming.median:,.0f} pts/s | "
+                    f"{base / timing.median:.2f}× |")
+    return rows
+
+
+def compare_solvers(cases=CASE_KEYS, points=200, repeat=20):
+    """Markdown table of :data:`SOLVERS` on each case (see the comment above :data:`SOLVERS`)."""
+    env = common.environment()
+    rows = ["| case | solver | error (point) | max error (batch) | steps | single point | vmapped | "
+            "single vs DEFAULT |", "|---|---|---|---|---|---|---|---|"]
+    for case in CASES:
+        if case.key in cases:
+            print(f"[solvers] {case.title} ...", flush=True)
+            rows += _solver_rows(case, points, repeat)
+    text = "\n".join(rows)
+    common.report("Stiff solvers: Kvaerno5 vs Rodas4", env, text)
+    return {"benchmark": "solvers", "environment": env, "points": points, "text": text}
+
+
 def main(argv=None):
     p = common.parser(__doc__.splitlines()[0], "1000 on a CPU, 100000 on a GPU")
+    p.add_argument("--compare-solvers", action="store_true",
+                   help="only the Kvaerno5 vs Rodas4 comparison (accuracy, steps, time) on the cases")
     p.add_argument("--cases", default=",".join(CASE_KEYS), help=f"comma-separated subset of {CASE_KEYS}")
     p.add_argument("--no-reference", action="store_true", help="skip the scipy Radau comparison")
     args = p.parse_args(argv)
@@ -370,6 +417,11 @@ def main(argv=None):
     unknown = set(cases) - set(CASE_KEYS)
     if unknown:
         p.error(f"unknown cases {sorted(unknown)}; choose from {CASE_KEYS}")
+    if args.compare_solvers:
+        record = compare_solvers(cases, args.points or 200)
+        if args.json:
+            common.save_json(args.json, record)
+        return
     record = run(args.quick, args.points, args.repeat, cases, not args.no_reference)
     if args.json:
         common.save_json(args.json, record)

@@ -59,7 +59,8 @@ def _nuts_child(out_path, quick, fit_path):
                                 tolerance=b["tolerance"], progress=False)
         t_best = time.perf_counter() - t0
     result = nuts.run_nuts(joint, chains=s["chains"], warmup=s["warmup"], draws=s["draws"], seed=s["seed"],
-                           target_accept=s["target_accept"], max_tree_depth=s["max_tree_depth"], init=best,
+                           target_accept=s["target_accept"], max_tree_depth=s["max_tree_depth"],
+                           warmup_tree_depth=s["warmup_tree_depth"], init=best,
                            progress=False)
     record = {"benchmark": "nuts", "environment": env, "quick": quick, "fit": spec.name, "source": source,
               "bestfit_s": t_best, "summary": result.summary}

@@ -308,6 +308,7 @@ def cmd_fit(args):
         nseed = s["seed"] if args.seed is None else args.seed
         result = nuts.run_nuts(joint, chains=s["chains"], warmup=s["warmup"], draws=s["draws"], seed=nseed,
                                target_accept=s["target_accept"], max_tree_depth=s["max_tree_depth"],
+                               warmup_tree_depth=s["warmup_tree_depth"],
                                init=best if s["init_from_bestfit"] else None, progress=True)
         result.save(out)
         posterior = result.inference_data.posterior

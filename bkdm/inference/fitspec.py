@@ -26,7 +26,8 @@ model's ``PARAMETERS``)::
     relic = { method = "cbe" }                                       # model-specific relic options
 
     [bestfit]  starts = 8, max_steps = 500
-    [sampler]  chains = 4, warmup = 1000, draws = 1000, seed = 0, target_accept = 0.8, max_tree_depth = 8
+    [sampler]  chains = 4, warmup = 1000, draws = 1000, seed = 0, target_accept = 0.8, max_tree_depth = 8,
+               warmup_tree_depth = 8 (cap during warmup only)
     [scan]     points = 2500, mode = "grid" | "random", observables = ["omega_h2", "twice_nll"], chunk = 500
     [quick]    # overrides used by `--quick`, e.g. bestfit = { starts = 2 }, sampler = { draws = 200 }
 
@@ -48,7 +49,7 @@ SECTIONS = ("fit", "free", "fixed", "likelihood", "bestfit", "sampler", "scan", 
 LIKELIHOOD_KEYS = ("belle2", "planck", "constraints", "relic")
 BESTFIT_DEFAULTS = {"starts": 8, "max_steps": 400, "seed": 0, "tolerance": 1e-6}
 SAMPLER_DEFAULTS = {"chains": 4, "warmup": 1000, "draws": 1000, "seed": 0, "target_accept": 0.8,
-                    "max_tree_depth": 8, "init_from_bestfit": True}
+                    "max_tree_depth": 8, "warmup_tree_depth": 8, "init_from_bestfit": True}
 SCAN_DEFAULTS = {"points": 2500, "mode": "grid", "observables": ["omega_h2", "br_b_to_k_invisible",
                                                                   "twice_nll"],
                  "chunk": 500, "seed": 0, "profile_nuisances": False}
@@ -355,7 +356,7 @@ def parse(data, source="<dict>"):
     bestfit = _parse_options(f"{where}: [bestfit]", data.get("bestfit", {}), BESTFIT_DEFAULTS)
     sampler = _parse_options(f"{where}: [sampler]", data.get("sampler", {}), SAMPLER_DEFAULTS)
     scan = _parse_options(f"{where}: [scan]", data.get("scan", {}), SCAN_DEFAULTS)
-    for key in ("chains", "warmup", "draws", "max_tree_depth"):
+    for key in ("chains", "warmup", "draws", "max_tree_depth", "warmup_tree_depth"):
         v = sampler[key]
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             _err(f"{where}: sampler.{key}", f"must be a positive integer, got {v!r}")

@@ -461,12 +461,16 @@ MASS_MATRICES = ("auto", "hessian", "adapt")
 
 
 def run_nuts(joint, chains=4, warmup=1000, draws=1000, seed=0, target_accept=0.8, max_tree_depth=8,
-             init=None, chain_method="auto", progress=True, mass_matrix="auto"):
+             init=None, chain_method="auto", progress=True, mass_matrix="auto", warmup_tree_depth=None):
     """Sample the posterior of ``joint`` (a :class:`~bkdm.inference.joint.JointLikelihood`) with NUTS
     (module docstring). ``init``: an object with ``.theta`` (physical) and ``.nuisances`` (e.g. a best
-    fit) where the chains start, with a small jitter; None → priors' start values, nuisance init."""
+    fit) where the chains start, with a small jitter; None → priors' start values, nuisance init.
+    ``warmup_tree_depth``: a smaller tree-depth cap during warmup only (None → ``max_tree_depth``);
+    warmup draws are discarded, so the cap only bounds the cost of the step-size search (early
+    dual-averaging proposals with tiny steps build the deepest trees), not the posterior."""
+    warmup_tree_depth = max_tree_depth if warmup_tree_depth is None else warmup_tree_depth
     for key, value in (("chains", chains), ("warmup", warmup), ("draws", draws),
-                       ("max_tree_depth", max_tree_depth)):
+                       ("max_tree_depth", max_tree_depth), ("warmup_tree_depth", warmup_tree_depth)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{key} must be a positive integer, got {value!r}")
     if not 0.0 < target_accept < 1.0:
@@ -490,7 +494,7 @@ def run_nuts(joint, chains=4, warmup=1000, draws=1000, seed=0, target_accept=0.8
 
     def make_kernel(twice_nll):
         return NUTS(make_model(joint, twice_nll=twice_nll), target_accept_prob=target_accept,
-                    max_tree_depth=max_tree_depth, init_strategy=start, **mass)
+                    max_tree_depth=(warmup_tree_depth, max_tree_depth), init_strategy=start, **mass)
 
     failures_before = joint.relic_failures
     t0 = time.perf_counter()
@@ -512,7 +516,8 @@ def run_nuts(joint, chains=4, warmup=1000, draws=1000, seed=0, target_accept=0.8
     sampling_time = clock.times["sampling"]
     settings = {"fit": joint.spec.name, "model": joint.spec.model_name, "chains": chains, "warmup": warmup,
                 "draws": draws, "seed": seed, "target_accept": target_accept,
-                "max_tree_depth": max_tree_depth, "chain_method": method, "mass_matrix": mass_matrix,
+                "max_tree_depth": max_tree_depth,
+                "warmup_tree_depth": warmup_tree_depth, "chain_method": method, "mass_matrix": mass_matrix,
                 "init": "given" if init is not None else "prior start", "numpyro": numpyro.__version__}
     timings = {"wall_time_s": wall_time, "compile_time_s": clock.compile_time,
                "warmup_time_s": clock.times["warmup"], "sampling_time_s": sampling_time}
