@@ -24,8 +24,8 @@ explicit check of ``sol.result`` (a failed solve never returns silently: single-
 :mod:`bkdm.cosmo.rosenbrock` (same diffrax loop, controller, adjoints and status codes; an
 I-controller, pcoeff 0 / icoeff 1, suits it). Measured against this policy's default
 (``benchmarks/relic.py --compare-solvers``): 2–2.7× more steps at equal tolerances but each step
-~3× cheaper and 10–100× more accurate, so at matched accuracy it is 1.0–2× faster per point (most
-for the coupled (Y, y) system), with no gain in vmapped throughput or in forward-mode derivatives.
+~3× cheaper and 10–100× more accurate, so at comparable accuracy it is 1.2–2.5× faster per point
+(most for the coupled (Y, y) system), with no gain in vmapped throughput or in forward-mode derivatives.
 Kvaerno5 stays the default.
 """
 
