@@ -185,8 +185,10 @@ def test_fit_nuts_sets_devices_first_and_makes_corner_plot(tmp_path, capsys, mon
     monkeypatch.setattr(fitspec, "load", lambda path: calls.append(("load", path)) or real_load(path))
     monkeypatch.setattr(bestfit, "best_fit", _fake_best_fit(2.33e-3, 8, 400))  # fitspec defaults
 
-    def run_nuts(joint, chains, warmup, draws, seed, target_accept, max_tree_depth, init, progress):
+    def run_nuts(joint, chains, warmup, draws, seed, target_accept, max_tree_depth, warmup_tree_depth, init,
+                 progress):
         assert init.theta[0] == pytest.approx(2.33e-3)
+        assert (max_tree_depth, warmup_tree_depth) == (8, 8)  # fitspec defaults
         draws_ = np.random.default_rng(0).normal(2.33e-3, 2e-5, size=(chains, draws))
         idata = az.from_dict(posterior={"alpha_x": draws_})
         summary = {"alpha_x": {"mean": 2.33e-3, "sd": 2e-5, "hdi_3%": 2.29e-3, "hdi_97%": 2.37e-3,
