@@ -91,7 +91,8 @@ def test_gaussian_approximation_of_the_reference_posterior():
 
 def test_nuts_recovers_the_scaling_law_posterior(tmp_path):
     joint = scaling_law_joint()
-    res = nuts.run_nuts(joint, chains=2, warmup=300, draws=500, seed=1, progress=False)
+    res = nuts.run_nuts(joint, chains=2, warmup=300, draws=500, seed=1, progress=False,
+                        pool_step_size=True)
     check_moments(res, *exact_moments(math.log(M_STAR)))
     s = res.summary
     assert s["m_chi"]["r_hat"] < 1.05  # 2 chains × 500 well-mixed draws: r_hat ≈ 1 ± 0.01
@@ -106,6 +107,9 @@ def test_nuts_recovers_the_scaling_law_posterior(tmp_path):
                                rtol=1e-12)
     assert set(res.inference_data.sample_stats) >= {"diverging", "n_steps", "tree_depth", "acceptance_rate",
                                                     "energy", "lp", "step_size"}
+    # pooled step size (opt-in): one fixed value for every chain and draw
+    step = res.inference_data.sample_stats["step_size"].values
+    assert np.all(step == step[0, 0]) and s["settings"]["pool_step_size"] is True
 
     res.save(tmp_path)
     loaded = az.from_netcdf(tmp_path / "posterior.nc")
@@ -133,6 +137,9 @@ def test_failing_solver_and_nuisances():
     joint.twice_nll = lambda theta, nu: base(theta, nu[:0]) + jnp.sum(nu**2)
     start = types.SimpleNamespace(theta=np.array([M_STAR * 0.999]), nuisances=np.array([0.3, -0.2]))
     res = nuts.run_nuts(joint, chains=2, warmup=300, draws=500, seed=2, init=start, progress=False)
+    step = res.inference_data.sample_stats["step_size"].values  # default: each chain its own adapted step
+    assert np.all(step == step[:, :1]) and step[0, 0] != step[1, 0]
+    assert res.summary["settings"]["pool_step_size"] is False
 
     assert res.summary["relic_failures"] > 0
     assert res.inference_data.attrs["relic_failures"] == res.summary["relic_failures"]
@@ -211,6 +218,8 @@ def test_start_values_and_chain_method_validation():
         nuts.run_nuts(joint, chain_method="threads")
     with pytest.raises(ValueError, match="draws"):
         nuts.run_nuts(joint, draws=0)
+    with pytest.raises(ValueError, match="pool_step_size"):
+        nuts.run_nuts(joint, pool_step_size="median")
 
 
 @pytest.mark.slow

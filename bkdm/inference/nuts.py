@@ -315,13 +315,24 @@ def _constrained(joint, z):
     return theta, x.get("nuisances")
 
 
-def _sampler(joint, kernel, warmup, draws, progress):
+def _pooled_step_size(state, now):
+    """``state`` with, where ``now``, every chain's adapted step size replaced by their median (over the
+    vectorized chains, the leading axis of ``adapt_state.step_size``), see :func:`run_nuts`."""
+    step_size = state.adapt_state.step_size
+    pooled = jnp.where(now, jnp.broadcast_to(jnp.median(step_size), jnp.shape(step_size)), step_size)
+    return state._replace(adapt_state=state.adapt_state._replace(step_size=pooled))
+
+
+def _sampler(joint, kernel, warmup, draws, progress, pool_step_size=False):
     """keys (m, 2) → the draws of m vectorized chains, each leaf (draws, m, …): initialisation, then
     one ``lax.scan`` over ``warmup`` adapting and ``draws`` collected iterations (warmup outputs are
     dropped) — one traceable function with a single copy of the NUTS step, so a run compiles the
-    relic solve and its derivative twice (init, step), not once per phase."""
+    relic solve and its derivative twice (init, step), not once per phase. ``pool_step_size``: at the
+    first sampling iteration the chains' step sizes are replaced by their median."""
 
     def step(state, i):
+        if pool_step_size:
+            state = _pooled_step_size(state, i == warmup)
         state = kernel.sample(state, (), {})
         jax.debug.callback(progress.tick, i, state.num_steps)
         theta, nuisances = _constrained(joint, state.z)
@@ -359,7 +370,7 @@ def _chain_devices(chains):
     return devices[:max(d for d in range(1, len(devices) + 1) if chains % d == 0)]
 
 
-def _sample(joint, make_kernel, chains, warmup, draws, seed, method, progress):
+def _sample(joint, make_kernel, chains, warmup, draws, seed, method, progress, pool_step_size=False):
     """Run the chains; returns the draws, each leaf (chains, draws, …), and the :class:`_Progress`
     with the compile and phase times. ``make_kernel(twice_nll)`` → the NUTS kernel.
 
@@ -389,7 +400,7 @@ def _sample(joint, make_kernel, chains, warmup, draws, seed, method, progress):
         lowered = []
         for device, group in zip(devices, groups, strict=True):
             kernel = make_kernel(joint.twice_nll if likelihood is None else likelihood.function(device))
-            run = _sampler(joint, kernel, warmup, draws, clock)
+            run = _sampler(joint, kernel, warmup, draws, clock, pool_step_size)
             function = (lambda k, run=run: jax.lax.map(run, k)) if method == "sequential" else run
             x = jax.device_put(group, device)
             lowered.append((jax.jit(function).lower(x), x))
@@ -461,13 +472,24 @@ MASS_MATRICES = ("auto", "hessian", "adapt")
 
 
 def run_nuts(joint, chains=4, warmup=1000, draws=1000, seed=0, target_accept=0.8, max_tree_depth=8,
-             init=None, chain_method="auto", progress=True, mass_matrix="auto", warmup_tree_depth=None):
+             init=None, chain_method="auto", progress=True, mass_matrix="auto", warmup_tree_depth=None,
+             pool_step_size=False):
     """Sample the posterior of ``joint`` (a :class:`~bkdm.inference.joint.JointLikelihood`) with NUTS
     (module docstring). ``init``: an object with ``.theta`` (physical) and ``.nuisances`` (e.g. a best
     fit) where the chains start, with a small jitter; None → priors' start values, nuisance init.
     ``warmup_tree_depth``: a smaller tree-depth cap during warmup only (None → ``max_tree_depth``);
     warmup draws are discarded, so the cap only bounds the cost of the step-size search (early
-    dual-averaging proposals with tiny steps build the deepest trees), not the posterior."""
+    dual-averaging proposals with tiny steps build the deepest trees), not the posterior.
+    ``pool_step_size`` (opt-in): sample every vectorized chain (all chains for ``"vectorized"``, each
+    device's group for ``"parallel"``; no effect for ``"sequential"``) with the median of their adapted
+    step sizes; any step size fixed after warmup leaves NUTS exact. Vectorized chains advance in lock
+    step, each iteration as long as the longest tree, so one chain whose dual averaging settled on a
+    small step sets the cost of all. Measured on the ALP default fit (4 × (150 + 300)): steps
+    0.22/0.26/0.23/0.13 → 31 leapfrogs per iteration; pooled (0.225) → 15, sampling 2.1× faster per
+    draw, but ESS per second unchanged (0.265 vs 0.252) and 49 against 28 divergences, most in one
+    chain that the larger step left stuck — hence off by default."""
+    if not isinstance(pool_step_size, bool):
+        raise ValueError(f"pool_step_size must be True or False, got {pool_step_size!r}")
     warmup_tree_depth = max_tree_depth if warmup_tree_depth is None else warmup_tree_depth
     for key, value in (("chains", chains), ("warmup", warmup), ("draws", draws),
                        ("max_tree_depth", max_tree_depth), ("warmup_tree_depth", warmup_tree_depth)):
@@ -498,7 +520,7 @@ def run_nuts(joint, chains=4, warmup=1000, draws=1000, seed=0, target_accept=0.8
 
     failures_before = joint.relic_failures
     t0 = time.perf_counter()
-    out, clock = _sample(joint, make_kernel, chains, warmup, draws, seed, method, progress)
+    out, clock = _sample(joint, make_kernel, chains, warmup, draws, seed, method, progress, pool_step_size)
     wall_time = time.perf_counter() - t0
     relic_failures = joint.relic_failures - failures_before
 
@@ -518,6 +540,7 @@ def run_nuts(joint, chains=4, warmup=1000, draws=1000, seed=0, target_accept=0.8
                 "draws": draws, "seed": seed, "target_accept": target_accept,
                 "max_tree_depth": max_tree_depth,
                 "warmup_tree_depth": warmup_tree_depth, "chain_method": method, "mass_matrix": mass_matrix,
+                "pool_step_size": pool_step_size,
                 "init": "given" if init is not None else "prior start", "numpyro": numpyro.__version__}
     timings = {"wall_time_s": wall_time, "compile_time_s": clock.compile_time,
                "warmup_time_s": clock.times["warmup"], "sampling_time_s": sampling_time}

@@ -440,9 +440,12 @@ def plasma_alpha_s(T):
 def thermal_gluon_mass(T):
     """Asymptotic thermal gluon mass m_g² = g_s²T²(N_c + N_f/2)/6, N_f = 3, α_s of the plasma [GeV].
 
-    Regulates the soft-gluon divergence of q q̄ → g a for m_a > 2m_q (SPEC §3.2 note): those
-    channels are integrated from s ≥ (m_a + m_g)² — the softer part is the inverse decay q q̄ → a,
-    already in ⟨Γ(a → q q̄)⟩ (bkdm choice; [C] does not say how it treats this region).
+    Regulates the soft-gluon region of q q̄ → g a (SPEC §3.2 note): the gluon is a quasi-particle of
+    mass m_g, so every q q̄ → g a channel is integrated from s ≥ max(4m_q², (m_a + m_g)²), for m_a above
+    and below 2m_q alike — for m_a > 2m_q the softer part is the inverse decay q q̄ → a, already in
+    ⟨Γ(a → q q̄)⟩. Applying the cut on both sides keeps Ωh² continuous at m_a = 2m_q: a cut only for
+    m_a > 2m_q (bkdm ≤ 2026-11-21) made Ωh² jump by 1.7 % at m_a = 2m_c, where the unregulated
+    σ ∝ 1/(1 − x_a) is log-enhanced at threshold (bkdm choice; [C] does not say how it treats this).
     """
     return jnp.sqrt(4.0 * jnp.pi * plasma_alpha_s(T) * 4.5 / 6.0) * T
 
@@ -470,9 +473,9 @@ def log_production_rate(T, p):
     terms = []
     for q in c.QUARKS:
         m_q, charge, y = _QUARK_MASS[q], _QUARK_CHARGE[q], quark_yukawa(p, q)
-        soft = p.m_a > 2.0 * m_q  # q q̄ → V a has a soft-V divergence at s → m_a²: regulate
-        s_annih_g = jnp.where(soft, (p.m_a + m_g) ** 2, jnp.maximum(4.0 * m_q**2, p.m_a**2))
-        s_annih_gamma = jnp.where(soft, (p.m_a + m_gamma) ** 2, jnp.maximum(4.0 * m_q**2, p.m_a**2))
+        # q q̄ → V a from the quasi-particle threshold (m_a + m_V)² (soft-V region, thermal_gluon_mass)
+        s_annih_g = jnp.maximum(4.0 * m_q**2, (p.m_a + m_g) ** 2)
+        s_annih_gamma = jnp.maximum(4.0 * m_q**2, (p.m_a + m_gamma) ** 2)
         # q g → q a and q̄ g → q̄ a (×2); q γ → q a is the same integral × (6Q²α/α_s)(g_γ/g_g)
         # exactly (same threshold, σ linear in the coupling, SPEC §3.2)
         compton = jnp.log(2.0) + rate(lambda s, m_q=m_q, y=y: sigma_qg_to_qa(s, m_q, p.m_a, y, a_s),
