@@ -109,7 +109,8 @@ def format_nuts(record):
                        if isinstance(v, dict) and None not in (v.get("ess_bulk"), v.get("r_hat")))]]
     return common.markdown_table(
         ["fit", "chains × (warmup + draws)", "ESS/s (min bulk ESS / sampling time)", "sampling", "warmup",
-         "compile", "NUTS wall (compile + warmup + sampling + observables)", "best fit", "mean tree depth",
+         "compile", "NUTS wall (compile + warmup + sampling, posterior observables inside)", "best fit",
+         "mean tree depth",
          "gradients/s", "divergences", "relic failures", "ESS_bulk/R̂ per parameter"], rows)
 
 
