@@ -81,6 +81,13 @@ def check_moments(result, mean, sd):
     assert abs(x.std() / sd - 1) < 4 / math.sqrt(2 * ess)
 
 
+def check_observables(result):
+    """The posterior-predictive Ωh² at every draw is the scaling law at that draw (to rounding)."""
+    post = result.inference_data.posterior
+    np.testing.assert_allclose(post["omega_h2"].values, OMEGA_OBS * (post["m_chi"].values / M_STAR) ** 3,
+                               rtol=1e-12)
+
+
 def test_gaussian_approximation_of_the_reference_posterior():
     # the closed-form reference itself: ≈ Gaussian with sd σ/(3Ω) (Ω ∝ m³); the exact sd differs by
     # O((σ/Ω)²) ≈ 5e-4 relative and the mean is shifted by ≈ −(σ/Ω)²/2 ≈ −0.02 sd → 1 % and 0.05 sd
@@ -102,9 +109,7 @@ def test_nuts_recovers_the_scaling_law_posterior(tmp_path):
     assert s["ess_per_second"] > 0 and s["grad_evaluations"] >= 1000
     post = res.inference_data.posterior
     assert post["m_chi"].shape == (2, 500)
-    # posterior-predictive Ωh² at every draw is the scaling law at that draw
-    np.testing.assert_allclose(post["omega_h2"].values, OMEGA_OBS * (post["m_chi"].values / M_STAR) ** 3,
-                               rtol=1e-12)
+    check_observables(res)
     assert set(res.inference_data.sample_stats) >= {"diverging", "n_steps", "tree_depth", "acceptance_rate",
                                                     "energy", "lp", "step_size"}
     # pooled step size (opt-in): one fixed value for every chain and draw
@@ -188,13 +193,11 @@ PARALLEL_SCRIPT = textwrap.dedent("""
     sys.path.insert(0, {tests!r})
     import jax, math, numpy as np
     from bkdm.inference import nuts
-    from test_nuts import scaling_law_joint, exact_moments, check_moments, M_STAR, OMEGA_OBS
+    from test_nuts import scaling_law_joint, exact_moments, check_moments, check_observables, M_STAR
     res = nuts.run_nuts(scaling_law_joint(), chains=4, warmup=300, draws=500, seed=4,
                         chain_method="parallel", progress=False)
     check_moments(res, *exact_moments(math.log(M_STAR)))
-    post = res.inference_data.posterior  # observables computed in each device's loop, at its own draws
-    np.testing.assert_allclose(post["omega_h2"].values, OMEGA_OBS * (post["m_chi"].values / M_STAR) ** 3,
-                               rtol=1e-12)
+    check_observables(res)  # computed in each device's loop, at its own draws
     assert res.summary["settings"]["chain_method"] == "parallel"
     assert res.inference_data.posterior["m_chi"].shape == (4, 500)
     print("devices", len(jax.devices()))
@@ -218,10 +221,8 @@ def test_sequential_chains():
                         chain_method="sequential", progress=False)
     assert res.summary["settings"]["chain_method"] == "sequential"
     check_moments(res, *exact_moments(math.log(M_STAR)))
-    post = res.inference_data.posterior
-    assert post["m_chi"].shape == (2, 500)
-    np.testing.assert_allclose(post["omega_h2"].values, OMEGA_OBS * (post["m_chi"].values / M_STAR) ** 3,
-                               rtol=1e-12)
+    assert res.inference_data.posterior["m_chi"].shape == (2, 500)
+    check_observables(res)
 
 
 def test_start_values_and_chain_method_validation():

@@ -327,7 +327,7 @@ def _pooled_step_size(state, now):
     return state._replace(adapt_state=state.adapt_state._replace(step_size=pooled))
 
 
-def _sampler(joint, kernel, warmup, draws, progress, pool_step_size=False):
+def _sampler(joint, kernel, warmup, draws, progress, pool_step_size):
     """keys (m, 2) → the draws of m vectorized chains, each leaf (draws, m, …): initialisation, then
     one ``lax.scan`` over ``warmup`` adapting and ``draws`` collected iterations (warmup outputs are
     dropped) — one traceable function with a single copy of the NUTS step, so a run compiles the
@@ -372,7 +372,7 @@ def _chain_devices(chains):
     return devices[:max(d for d in range(1, len(devices) + 1) if chains % d == 0)]
 
 
-def _sample(joint, make_kernel, chains, warmup, draws, seed, method, progress, pool_step_size=False):
+def _sample(joint, make_kernel, chains, warmup, draws, seed, method, progress, pool_step_size):
     """Run the chains; returns the draws, each leaf (chains, draws, …), and the :class:`_Progress`
     with the compile and phase times. ``make_kernel(twice_nll)`` → the NUTS kernel.
 
