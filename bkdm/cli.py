@@ -308,7 +308,7 @@ def cmd_fit(args):
         nseed = s["seed"] if args.seed is None else args.seed
         result = nuts.run_nuts(joint, chains=s["chains"], warmup=s["warmup"], draws=s["draws"], seed=nseed,
                                target_accept=s["target_accept"], max_tree_depth=s["max_tree_depth"],
-                               warmup_tree_depth=s["warmup_tree_depth"],
+                               warmup_tree_depth=s["warmup_tree_depth"], pool_step_size=s["pool_step_size"],
                                init=best if s["init_from_bestfit"] else None, progress=True)
         result.save(out)
         posterior = result.inference_data.posterior
@@ -367,6 +367,8 @@ def _print_posterior(spec, summary):
         _say(f"  {name:<12} = {s['mean']:.5g} ± {s['sd']:.3g}  [{s['hdi_3%']:.5g}, {s['hdi_97%']:.5g}]"
              f"{_unit(spec.model, name)}  r_hat {s['r_hat']}  ESS {s['ess_bulk']}")
     _say(f"divergences: {summary['n_divergences']}, relic failures: {summary['relic_failures']}")
+    for warning in summary.get("warnings", ()):
+        _say(f"warning: {warning}")
 
 
 # ---------------------------------------------------------------------------------------- scan

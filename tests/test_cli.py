@@ -186,13 +186,15 @@ def test_fit_nuts_sets_devices_first_and_makes_corner_plot(tmp_path, capsys, mon
     monkeypatch.setattr(bestfit, "best_fit", _fake_best_fit(2.33e-3, 8, 400))  # fitspec defaults
 
     def run_nuts(joint, chains, warmup, draws, seed, target_accept, max_tree_depth, warmup_tree_depth, init,
-                 progress):
+                 progress, pool_step_size):
         assert init.theta[0] == pytest.approx(2.33e-3)
-        assert (max_tree_depth, warmup_tree_depth) == (8, 8)  # fitspec defaults
+        assert (max_tree_depth, warmup_tree_depth, pool_step_size) == (8, 8, True)  # fitspec defaults
         draws_ = np.random.default_rng(0).normal(2.33e-3, 2e-5, size=(chains, draws))
         idata = az.from_dict(posterior={"alpha_x": draws_})
         summary = {"alpha_x": {"mean": 2.33e-3, "sd": 2e-5, "hdi_3%": 2.29e-3, "hdi_97%": 2.37e-3,
-                               "r_hat": 1.0, "ess_bulk": 400.0}, "n_divergences": 0, "relic_failures": 0}
+                               "r_hat": 1.0, "ess_bulk": 400.0}, "n_divergences": 0, "relic_failures": 0,
+                   "warnings": ["alpha_x: tail ESS = 90 < 100 per chain (300): means and intervals "
+                                "are noisy"]}
         return nuts.NutsResult(idata, summary)
 
     monkeypatch.setattr(nuts, "run_nuts", run_nuts)
@@ -202,7 +204,7 @@ def test_fit_nuts_sets_devices_first_and_makes_corner_plot(tmp_path, capsys, mon
     code, out, err = run(["fit", fit_file, "--method", "nuts", "--out", out_dir], capsys)
     assert code == 0, err
     assert calls[0] == ("devices", 3) and calls[1][0] == "load"
-    assert "posterior" in out and "r_hat" in out
+    assert "posterior" in out and "r_hat" in out and "warning: alpha_x: tail ESS = 90" in out
     for name in ("posterior.nc", "summary.json", "corner.png", "corner.pdf"):
         assert (out_dir / name).stat().st_size > 0
     (out_dir / "corner.png").unlink()

@@ -32,6 +32,7 @@ INVALID = {
     "tie_to_unknown": "fixed.g_aww",
     "unknown_likelihood_key": "lhcb",
     "bad_sampler_value": "sampler.chains",
+    "bad_sampler_flag": "sampler.pool_step_size",
     "mass_ordering": "m_chi",
 }
 

@@ -112,7 +112,7 @@ def test_nuts_recovers_the_scaling_law_posterior(tmp_path):
     check_observables(res)
     assert set(res.inference_data.sample_stats) >= {"diverging", "n_steps", "tree_depth", "acceptance_rate",
                                                     "energy", "lp", "step_size"}
-    # pooled step size (opt-in): one fixed value for every chain and draw
+    # pooled step size: one fixed value for every chain and draw
     step = res.inference_data.sample_stats["step_size"].values
     assert np.all(step == step[0, 0]) and s["settings"]["pool_step_size"] is True
 
@@ -141,10 +141,12 @@ def test_failing_solver_and_nuisances():
     joint.nuisance_bounds = np.array([[-5.0, 5.0], [-5.0, 5.0]])
     joint.twice_nll = lambda theta, nu: base(theta, nu[:0]) + jnp.sum(nu**2)
     start = types.SimpleNamespace(theta=np.array([M_STAR * 0.999]), nuisances=np.array([0.3, -0.2]))
-    res = nuts.run_nuts(joint, chains=2, warmup=300, draws=500, seed=2, init=start, progress=False)
-    step = res.inference_data.sample_stats["step_size"].values  # default: each chain its own adapted step
+    res = nuts.run_nuts(joint, chains=2, warmup=300, draws=500, seed=2, init=start, progress=False,
+                        pool_step_size=False)
+    step = res.inference_data.sample_stats["step_size"].values  # each chain its own adapted step
     assert np.all(step == step[:, :1]) and step[0, 0] != step[1, 0]
     assert res.summary["settings"]["pool_step_size"] is False
+    assert any("relic solves" in w for w in res.summary["warnings"])
 
     assert res.summary["relic_failures"] > 0
     assert res.inference_data.attrs["relic_failures"] == res.summary["relic_failures"]
@@ -161,6 +163,61 @@ def test_failing_solver_and_nuisances():
         v = nu.values[..., k]
         assert abs(v.mean()) < 4 / math.sqrt(ess)
         assert abs(v.std() - 1) < 4 / math.sqrt(2 * ess)
+
+
+def gaussian_nuisance_joint(n):
+    """The scaling-law fit plus ``n`` stand-in nuisances with unit-Gaussian constraint terms in
+    −2 ln L and flat priors on [−5, 5]: a posterior N(0, 1) per nuisance, independent of θ."""
+    joint = scaling_law_joint()
+    base = joint.twice_nll
+    joint.nuisance_names = tuple(f"nu_{k}" for k in range(n))
+    joint.nuisance_init = np.zeros(n)
+    joint.nuisance_bounds = np.tile([-5.0, 5.0], (n, 1))
+    joint.twice_nll = lambda theta, nu: base(theta, nu[:0]) + jnp.sum(nu**2)
+    return joint
+
+
+@pytest.mark.parametrize("pooled", [False, True])
+def test_step_size_adaptation_reaches_the_target_acceptance(pooled):
+    # Dual averaging drives E[acceptance statistic] to target_accept ([HG14] Alg. 5); with the step
+    # then fixed at the average x̄, the mean acceptance over the draws lands slightly above the target
+    # (x̄ averages ln ε over the run: measured +0.06…0.09 at 0.65, +0.02 at 0.9 on this 1-D
+    # posterior) → tolerance 0.1, and the two targets must order the step sizes. One window over the
+    # whole warmup: the chains' steps agree to 20 % (numpyro's windowed adapter, which restarts at
+    # iteration 224 of 300 here, gave 0.81 and 0.957 and steps differing by 47 % for target 0.9).
+    from bkdm.inference import bestfit
+    joint = scaling_law_joint()
+    best = bestfit.best_fit(joint, starts=1, progress=False)  # → the Hessian mass matrix (fixed metric)
+    steps = {}
+    for target in (0.65, 0.9):
+        res = nuts.run_nuts(joint, chains=2, warmup=300, draws=400, seed=6, target_accept=target, init=best,
+                            pool_step_size=pooled, progress=False)
+        assert res.summary["settings"]["mass_matrix"] == "hessian"
+        acceptance = res.inference_data.sample_stats["acceptance_rate"].values
+        assert abs(acceptance.mean() - target) < 0.1
+        step = res.inference_data.sample_stats["step_size"].values
+        assert np.all(step == step[:, :1])  # fixed after warmup
+        assert bool(step[0, 0] == step[1, 0]) == pooled  # pooled: one step for the vectorized chains
+        assert max(step[:, 0]) / min(step[:, 0]) < 1.2
+        steps[target] = step[:, 0]
+        check_moments(res, *exact_moments(math.log(M_STAR)))
+    assert np.all(steps[0.65] > steps[0.9])
+
+
+def test_host_likelihood_pads_a_smaller_batch():
+    # numpyro's initialisation evaluates one unbatched point: it must run on the compiled batch-4
+    # executable (padded), not compile a batch-1 copy, and return that point's value and gradient
+    joint = gaussian_nuisance_joint(2)
+    host = nuts._HostLikelihood(joint)
+    device = jax.local_devices()[0]
+    host.compile(device, 4)
+    theta, nu = jnp.array([M_STAR * 1.01]), jnp.array([0.3, -0.2])
+    value, grads = jax.value_and_grad(host.function(device), argnums=(0, 1))(theta, nu)
+    expected, expected_grads = jax.value_and_grad(joint.twice_nll, argnums=(0, 1))(theta, nu)
+    assert float(value) == pytest.approx(float(expected), rel=1e-12)
+    for g, e in zip(grads, expected_grads, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-12)
+    assert set(host._executables) == {(device.id, 4)}
 
 
 def test_hessian_mass_matrix_is_the_laplace_covariance():
@@ -236,6 +293,18 @@ def test_start_values_and_chain_method_validation():
         nuts.run_nuts(joint, draws=0)
     with pytest.raises(ValueError, match="pool_step_size"):
         nuts.run_nuts(joint, pool_step_size="median")
+
+
+def test_convergence_warnings():
+    # thresholds of Vehtari et al. 2021: R̂ ≤ 1.01, bulk and tail ESS ≥ 100 per chain
+    good = {"r_hat": 1.005, "ess_bulk": 450.0, "ess_tail": 420.0}
+    summary = {"a": good, "b": {"r_hat": 1.23, "ess_bulk": 14.0, "ess_tail": 401.0},
+               "n_divergences": 3, "relic_failures": 0}
+    warnings = nuts.convergence_warnings(summary, ("a", "b"), chains=4)
+    assert len(warnings) == 3 and not any(w.startswith("a:") for w in warnings)
+    assert "b: r_hat = 1.23 > 1.01" in warnings[0] and "bulk ESS = 14 < 100 per chain (400)" in warnings[1]
+    assert "3 divergent transitions" in warnings[2]
+    assert nuts.convergence_warnings({"a": good, "n_divergences": 0, "relic_failures": 0}, ("a",), 4) == []
 
 
 @pytest.mark.slow

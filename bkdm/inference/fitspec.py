@@ -27,7 +27,8 @@ model's ``PARAMETERS``)::
 
     [bestfit]  starts = 8, max_steps = 500
     [sampler]  chains = 4, warmup = 1000, draws = 1000, seed = 0, target_accept = 0.8, max_tree_depth = 8,
-               warmup_tree_depth = 8 (cap during warmup only)
+               warmup_tree_depth = 8 (cap during warmup only), pool_step_size = true (one step size
+               for the vectorized chains, see bkdm.inference.nuts.run_nuts), init_from_bestfit = true
     [scan]     points = 2500, mode = "grid" | "random", observables = ["omega_h2", "twice_nll"], chunk = 500
     [quick]    # overrides used by `--quick`, e.g. bestfit = { starts = 2 }, sampler = { draws = 200 }
 
@@ -49,7 +50,8 @@ SECTIONS = ("fit", "free", "fixed", "likelihood", "bestfit", "sampler", "scan", 
 LIKELIHOOD_KEYS = ("belle2", "planck", "constraints", "relic")
 BESTFIT_DEFAULTS = {"starts": 8, "max_steps": 400, "seed": 0, "tolerance": 1e-6}
 SAMPLER_DEFAULTS = {"chains": 4, "warmup": 1000, "draws": 1000, "seed": 0, "target_accept": 0.8,
-                    "max_tree_depth": 8, "warmup_tree_depth": 8, "init_from_bestfit": True}
+                    "max_tree_depth": 8, "warmup_tree_depth": 8, "init_from_bestfit": True,
+                    "pool_step_size": True}
 SCAN_DEFAULTS = {"points": 2500, "mode": "grid", "observables": ["omega_h2", "br_b_to_k_invisible",
                                                                   "twice_nll"],
                  "chunk": 500, "seed": 0, "profile_nuisances": False}
@@ -360,6 +362,9 @@ def parse(data, source="<dict>"):
         v = sampler[key]
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             _err(f"{where}: sampler.{key}", f"must be a positive integer, got {v!r}")
+    for key in ("pool_step_size", "init_from_bestfit"):
+        if not isinstance(sampler[key], bool):
+            _err(f"{where}: sampler.{key}", f"must be true or false, got {sampler[key]!r}")
     if not 0 < float(sampler["target_accept"]) < 1:
         _err(f"{where}: sampler.target_accept", f"must be in (0, 1), got {sampler['target_accept']!r}")
     for key in ("starts", "max_steps"):

@@ -28,7 +28,8 @@ them one after another; ``"auto"`` takes ``"vectorized"`` (on a 2-core CPU it ma
 iteration — the vmapped relic solve already uses both cores — and compiles 5× faster).
 
 Mass matrix (``mass_matrix``): ``"hessian"`` — a fixed dense preconditioner from the Hessian of
-−2 ln L at a best fit (:func:`hessian_inverse_mass_matrix`; warmup then adapts the step size only);
+−2 ln L at a best fit (:func:`hessian_inverse_mass_matrix`; warmup then adapts the step size only, by
+one dual averaging over the whole warmup, shared by the vectorized chains by default: :func:`_sampler`);
 ``"adapt"`` — numpyro's windowed adaptation, dense over the θ block and diagonal over the
 nuisances; ``"auto"`` — ``"hessian"`` when the chains start from a best fit. Measured on the ALP
 default fit (2 chains, 100 warmup + 100 draws): identity/adapted diagonal → mean tree depth 6.8
@@ -167,6 +168,13 @@ class _HostLikelihood:
             self._executables[key] = self._batched.lower(*shapes).compile()
         return self._executables[key]
 
+    def batch_size(self, device, n):
+        """The batch an ``n``-point call runs with: the smallest compiled batch ≥ n on ``device``
+        (padded), else n. numpyro's initialisation evaluates one unbatched point even for vectorized
+        chains; compiling a batch-1 copy for it cost 60 s (measured, ALP default fit)."""
+        sizes = [b for (d, b) in self._executables if d == device.id and b >= n]
+        return min(sizes) if sizes else n
+
     def function(self, device):
         """(θ, ν) → −2 ln L, a JAX function (vmappable: a batch is one call) evaluated on ``device``."""
         n_t, n_nu = self.n_theta, self.n_nuisance
@@ -175,11 +183,15 @@ class _HostLikelihood:
             batch = theta.shape[:-1]
             theta = np.asarray(theta, dtype=np.float64).reshape(-1, n_t)
             nuisances = np.asarray(nuisances, dtype=np.float64).reshape(theta.shape[0], n_nu)
-            executable = self.compile(device, theta.shape[0])
-            value, g_theta, g_nu = executable(jax.device_put(theta, device),
-                                              jax.device_put(nuisances, device))
-            return (np.asarray(value).reshape(batch), np.asarray(g_theta).reshape(*batch, n_t),
-                    np.asarray(g_nu).reshape(*batch, n_nu))
+            n = theta.shape[0]
+            size = self.batch_size(device, n)
+            if size > n:  # pad with copies of the first point (sliced off below)
+                theta = np.concatenate([theta, np.repeat(theta[:1], size - n, axis=0)])
+                nuisances = np.concatenate([nuisances, np.repeat(nuisances[:1], size - n, axis=0)])
+            value, g_theta, g_nu = self.compile(device, size)(jax.device_put(theta, device),
+                                                             jax.device_put(nuisances, device))
+            return (np.asarray(value)[:n].reshape(batch), np.asarray(g_theta)[:n].reshape(*batch, n_t),
+                    np.asarray(g_nu)[:n].reshape(*batch, n_nu))
 
         def call(theta, nuisances):
             shapes = (jax.ShapeDtypeStruct(theta.shape[:-1], jnp.float64),
@@ -319,27 +331,70 @@ def _constrained(joint, z):
     return theta, x.get("nuisances")
 
 
-def _pooled_step_size(state, now):
-    """``state`` with, where ``now``, every chain's adapted step size replaced by their median (over the
-    vectorized chains, the leading axis of ``adapt_state.step_size``), see :func:`run_nuts`."""
-    step_size = state.adapt_state.step_size
-    pooled = jnp.where(now, jnp.broadcast_to(jnp.median(step_size), jnp.shape(step_size)), step_size)
-    return state._replace(adapt_state=state.adapt_state._replace(step_size=pooled))
+# dual averaging of the step size (Hoffman & Gelman 2014, Alg. 5; numpyro's constants)
+DUAL_AVERAGING_T0, DUAL_AVERAGING_KAPPA, DUAL_AVERAGING_GAMMA = 10.0, 0.75, 0.05
 
 
-def _sampler(joint, kernel, warmup, draws, progress, pool_step_size):
+def _dual_averaging_init(step_size, pooled):
+    """Dual-averaging state for the vectorized chains' step sizes ``step_size`` (m,): (x_t, x̄, ḡ, t,
+    μ) with μ = ln(10 ε₀) ([HG14] Alg. 5); ``pooled``: one shared ε₀ = the median."""
+    start = jnp.broadcast_to(jnp.median(step_size), step_size.shape) if pooled else step_size
+    zeros = jnp.zeros_like(step_size)
+    return zeros, zeros, zeros, zeros, jnp.log(10.0 * start)
+
+
+def _dual_averaging_update(state, statistic):
+    """One dual-averaging update with H_t = ``statistic`` (target − acceptance) ([HG14] Alg. 5)."""
+    x, x_avg, g_avg, t, mu = state
+    t = t + 1.0
+    g_avg = (1.0 - 1.0 / (t + DUAL_AVERAGING_T0)) * g_avg + statistic / (t + DUAL_AVERAGING_T0)
+    x = mu - jnp.sqrt(t) / DUAL_AVERAGING_GAMMA * g_avg
+    weight = t ** (-DUAL_AVERAGING_KAPPA)
+    x_avg = (1.0 - weight) * x_avg + weight * x
+    return x, x_avg, g_avg, t, mu
+
+
+def _with_step_size(state, step_size):
+    return state._replace(adapt_state=state.adapt_state._replace(step_size=step_size))
+
+
+def _sampler(joint, kernel, warmup, draws, progress, target_accept, pool_step_size, fixed_metric):
     """keys (m, 2) → the draws of m vectorized chains, each leaf (draws, m, …): initialisation, then
     one ``lax.scan`` over ``warmup`` adapting and ``draws`` collected iterations (warmup outputs are
     dropped) — one traceable function with a single copy of the NUTS step, so a run compiles the
-    relic solve and its derivative twice (init, step), not once per phase. ``pool_step_size``: at the
-    first sampling iteration the chains' step sizes are replaced by their median."""
+    relic solve and its derivative twice (init, step), not once per phase.
+
+    Step size with a ``fixed_metric`` (the Hessian mass matrix): one dual-averaging run over the whole
+    warmup, kept here in the scan carry and written into the kernel's state before every warmup
+    iteration; the first sampling iteration gets its average x̄, fixed from then on. numpyro's own
+    adapter restarts the dual averaging from 10× a fresh step-size search at every mass-matrix window
+    end (with 150 warmup iterations at iteration 99, so its final step is averaged over the last 50
+    only) — right when the mass matrix changes there, adaptation thrown away when it does not.
+    ``pool_step_size``: the vectorized chains share that one dual averaging, driven by their mean
+    acceptance statistic, hence one step size. Adapted mass matrix: numpyro's windowed adaptation;
+    ``pool_step_size`` then replaces the chains' step sizes by their median at the first sampling
+    iteration."""
 
     observables = _observables_function(joint)
 
-    def step(state, i):
-        if pool_step_size:
-            state = _pooled_step_size(state, i == warmup)
-        state = kernel.sample(state, (), {})
+    def adapted(state, adapt, i):
+        """The kernel state with this iteration's step size (see above)."""
+        now = state.adapt_state.step_size
+        if not fixed_metric:
+            pooled = jnp.broadcast_to(jnp.median(now), jnp.shape(now))
+            return _with_step_size(state, jnp.where(i == warmup, pooled, now)) if pool_step_size else state
+        return _with_step_size(state, jnp.where(i < warmup, jnp.where(i == 0, now, jnp.exp(adapt[0])),
+                                                jnp.where(i == warmup, jnp.exp(adapt[1]), now)))
+
+    def step(carry, i):
+        state, adapt = carry
+        state = kernel.sample(adapted(state, adapt, i), (), {})
+        if fixed_metric:
+            statistic = target_accept - state.accept_prob
+            if pool_step_size:
+                statistic = jnp.broadcast_to(jnp.mean(statistic), statistic.shape)
+            updated = _dual_averaging_update(adapt, statistic)
+            adapt = jax.tree.map(lambda new, old: jnp.where(i < warmup, new, old), updated, adapt)
         jax.debug.callback(progress.tick, i, state.num_steps)
         theta, nuisances = _constrained(joint, state.z)
         # observables of the kept draws only (the predicate is the unbatched loop index: a real branch)
@@ -350,11 +405,14 @@ def _sampler(joint, kernel, warmup, draws, progress, pool_step_size):
                "potential_energy": state.potential_energy, "step_size": state.adapt_state.step_size}
         if nuisances is not None:
             out["nuisances"] = nuisances
-        return state, out
+        return (state, adapt), out
 
     def run(keys):
         state = kernel.init(keys, warmup, model_args=(), model_kwargs={})  # vmaps kernel.sample over chains
-        out = jax.lax.scan(step, state, jnp.arange(warmup + draws))[1]
+        adapt = _dual_averaging_init(state.adapt_state.step_size, pool_step_size)
+        if fixed_metric and pool_step_size:
+            state = _with_step_size(state, jnp.exp(adapt[4]) / 10.0)
+        out = jax.lax.scan(step, (state, adapt), jnp.arange(warmup + draws))[1]
         return jax.tree.map(lambda a: a[warmup:], out)
 
     return run
@@ -372,7 +430,8 @@ def _chain_devices(chains):
     return devices[:max(d for d in range(1, len(devices) + 1) if chains % d == 0)]
 
 
-def _sample(joint, make_kernel, chains, warmup, draws, seed, method, progress, pool_step_size):
+def _sample(joint, make_kernel, chains, warmup, draws, seed, method, progress, target_accept,
+            pool_step_size, fixed_metric):
     """Run the chains; returns the draws, each leaf (chains, draws, …), and the :class:`_Progress`
     with the compile and phase times. ``make_kernel(twice_nll)`` → the NUTS kernel.
 
@@ -402,7 +461,8 @@ def _sample(joint, make_kernel, chains, warmup, draws, seed, method, progress, p
         lowered = []
         for device, group in zip(devices, groups, strict=True):
             kernel = make_kernel(joint.twice_nll if likelihood is None else likelihood.function(device))
-            run = _sampler(joint, kernel, warmup, draws, clock, pool_step_size)
+            run = _sampler(joint, kernel, warmup, draws, clock, target_accept, pool_step_size,
+                           fixed_metric)
             function = (lambda k, run=run: jax.lax.map(run, k)) if method == "sequential" else run
             x = jax.device_put(group, device)
             lowered.append((jax.jit(function).lower(x), x))
@@ -475,21 +535,22 @@ MASS_MATRICES = ("auto", "hessian", "adapt")
 
 def run_nuts(joint, chains=4, warmup=1000, draws=1000, seed=0, target_accept=0.8, max_tree_depth=8,
              init=None, chain_method="auto", progress=True, mass_matrix="auto", warmup_tree_depth=None,
-             pool_step_size=False):
+             pool_step_size=True):
     """Sample the posterior of ``joint`` (a :class:`~bkdm.inference.joint.JointLikelihood`) with NUTS
     (module docstring). ``init``: an object with ``.theta`` (physical) and ``.nuisances`` (e.g. a best
     fit) where the chains start, with a small jitter; None → priors' start values, nuisance init.
     ``warmup_tree_depth``: a smaller tree-depth cap during warmup only (None → ``max_tree_depth``);
     warmup draws are discarded, so the cap only bounds the cost of the step-size search (early
     dual-averaging proposals with tiny steps build the deepest trees), not the posterior.
-    ``pool_step_size`` (opt-in): sample every vectorized chain (all chains for ``"vectorized"``, each
-    device's group for ``"parallel"``; no effect for ``"sequential"``) with the median of their adapted
-    step sizes; any step size fixed after warmup leaves NUTS exact. Vectorized chains advance in lock
-    step, each iteration as long as the longest tree, so one chain whose dual averaging settled on a
-    small step sets the cost of all. Measured on the ALP default fit (4 × (150 + 300)): steps
-    0.22/0.26/0.23/0.13 → 31 leapfrogs per iteration; pooled (0.225) → 15, sampling 2.1× faster per
-    draw, but ESS per second unchanged (0.265 vs 0.252) and 49 against 28 divergences, most in one
-    chain that the larger step left stuck — hence off by default."""
+    ``pool_step_size`` (default True): the vectorized chains (all chains for ``"vectorized"``, each
+    device's group for ``"parallel"``; no effect for ``"sequential"``) sample with one step size — with
+    the Hessian mass matrix adapted by one dual averaging shared by the chains (:func:`_sampler`),
+    otherwise the median of their adapted steps; any step size fixed after warmup leaves NUTS exact.
+    Vectorized chains advance in lock step, each iteration as long as the longest tree, so one chain
+    whose adaptation settled on a small step sets the cost of all. Measured on the ALP default fit,
+    4 × (150 + 1000): per-chain steps 0.22/0.26/0.23/0.13 (numpyro's adapter) → 31 leapfrogs per
+    iteration; shared (0.248) → 15, sampling 1.9× faster (0.29 vs 0.56 s per iteration) at equal
+    ESS per second (m_a's, limited by the chains' crossings of the charm threshold in both)."""
     if not isinstance(pool_step_size, bool):
         raise ValueError(f"pool_step_size must be True or False, got {pool_step_size!r}")
     warmup_tree_depth = max_tree_depth if warmup_tree_depth is None else warmup_tree_depth
@@ -522,7 +583,8 @@ def run_nuts(joint, chains=4, warmup=1000, draws=1000, seed=0, target_accept=0.8
 
     failures_before = joint.relic_failures
     t0 = time.perf_counter()
-    out, clock = _sample(joint, make_kernel, chains, warmup, draws, seed, method, progress, pool_step_size)
+    out, clock = _sample(joint, make_kernel, chains, warmup, draws, seed, method, progress, target_accept,
+                         pool_step_size, mass_matrix == "hessian")
     wall_time = time.perf_counter() - t0
     relic_failures = joint.relic_failures - failures_before
 
@@ -567,4 +629,32 @@ def run_nuts(joint, chains=4, warmup=1000, draws=1000, seed=0, target_accept=0.8
         "mean_acceptance": float(sample_stats["acceptance_rate"].mean()),
         "settings": settings,
     }
+    summary["warnings"] = convergence_warnings(summary, joint.names, chains)
     return NutsResult(idata, summary)
+
+
+R_HAT_MAX, ESS_PER_CHAIN_MIN = 1.01, 100  # Vehtari et al. 2021 (arXiv:1903.08008), Sec. 4
+
+
+def convergence_warnings(summary, names, chains):
+    """Plain-text warnings for a NUTS summary: R̂ > 1.01 or bulk/tail ESS < 100 per chain for any
+    parameter in ``names`` (the thresholds of Vehtari et al. 2021), divergent transitions, failed
+    relic solves. Empty when none applies."""
+    out = []
+    for name in names:
+        s = summary[name]
+        r_hat, bulk, tail = s.get("r_hat"), s.get("ess_bulk"), s.get("ess_tail")
+        if r_hat is None or r_hat > R_HAT_MAX:
+            out.append(f"{name}: r_hat = {r_hat if r_hat is None else round(r_hat, 3)} > {R_HAT_MAX}: the "
+                       "chains disagree; run more draws (sampler.draws) before trusting its posterior")
+        low = [f"{k} ESS = {v if v is None else round(v)}" for k, v in (("bulk", bulk), ("tail", tail))
+               if v is None or v < ESS_PER_CHAIN_MIN * chains]
+        if low:
+            out.append(f"{name}: {', '.join(low)} < {ESS_PER_CHAIN_MIN} per chain "
+                       f"({ESS_PER_CHAIN_MIN * chains}): means and intervals are noisy")
+    if summary.get("n_divergences"):
+        out.append(f"{summary['n_divergences']} divergent transitions: the sampler may under-explore "
+                   "where they occur (see sample_stats.diverging)")
+    if summary.get("relic_failures"):
+        out.append(f"{summary['relic_failures']} failed relic solves (zero likelihood there)")
+    return out
