@@ -390,7 +390,8 @@ def _sampler(joint, kernel, warmup, draws, progress, target_accept, pool_step_si
         state, adapt = carry
         state = kernel.sample(adapted(state, adapt, i), (), {})
         if fixed_metric:
-            statistic = target_accept - state.accept_prob
+            # a non-finite acceptance (never seen; guarded) counts as a rejection
+            statistic = target_accept - jnp.where(jnp.isfinite(state.accept_prob), state.accept_prob, 0.0)
             if pool_step_size:
                 statistic = jnp.broadcast_to(jnp.mean(statistic), statistic.shape)
             updated = _dual_averaging_update(adapt, statistic)
