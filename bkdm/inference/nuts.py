@@ -70,6 +70,7 @@ import numpyro.distributions as dist
 from jax.flatten_util import ravel_pytree
 from numpyro.distributions.transforms import biject_to
 from numpyro.infer import NUTS, init_to_uniform
+from numpyro.infer.hmc_util import dual_averaging
 from numpyro.infer.reparam import TransformReparam
 from tqdm.auto import tqdm
 
@@ -331,27 +332,16 @@ def _constrained(joint, z):
     return theta, x.get("nuisances")
 
 
-# dual averaging of the step size (Hoffman & Gelman 2014, Alg. 5; numpyro's constants)
-DUAL_AVERAGING_T0, DUAL_AVERAGING_KAPPA, DUAL_AVERAGING_GAMMA = 10.0, 0.75, 0.05
-
-
 def _dual_averaging_init(step_size, pooled):
-    """Dual-averaging state for the vectorized chains' step sizes ``step_size`` (m,): (x_t, x̄, ḡ, t,
-    μ) with μ = ln(10 ε₀) ([HG14] Alg. 5); ``pooled``: one shared ε₀ = the median."""
+    """State of numpyro's ``dual_averaging`` ([HG14] = Hoffman & Gelman, arXiv:1111.4246, Alg. 5:
+    x_t, x̄, ḡ, t, μ = ln(10 ε₀)) for the vectorized chains' step sizes ``step_size`` (m,), as arrays
+    so that its update runs per chain; ``pooled``: one shared ε₀ = the median."""
     start = jnp.broadcast_to(jnp.median(step_size), step_size.shape) if pooled else step_size
     zeros = jnp.zeros_like(step_size)
     return zeros, zeros, zeros, zeros, jnp.log(10.0 * start)
 
 
-def _dual_averaging_update(state, statistic):
-    """One dual-averaging update with H_t = ``statistic`` (target − acceptance) ([HG14] Alg. 5)."""
-    x, x_avg, g_avg, t, mu = state
-    t = t + 1.0
-    g_avg = (1.0 - 1.0 / (t + DUAL_AVERAGING_T0)) * g_avg + statistic / (t + DUAL_AVERAGING_T0)
-    x = mu - jnp.sqrt(t) / DUAL_AVERAGING_GAMMA * g_avg
-    weight = t ** (-DUAL_AVERAGING_KAPPA)
-    x_avg = (1.0 - weight) * x_avg + weight * x
-    return x, x_avg, g_avg, t, mu
+_dual_averaging_update = dual_averaging()[1]  # (statistic, state) → state, elementwise arithmetic
 
 
 def _with_step_size(state, step_size):
@@ -394,7 +384,7 @@ def _sampler(joint, kernel, warmup, draws, progress, target_accept, pool_step_si
             statistic = target_accept - jnp.where(jnp.isfinite(state.accept_prob), state.accept_prob, 0.0)
             if pool_step_size:
                 statistic = jnp.broadcast_to(jnp.mean(statistic), statistic.shape)
-            updated = _dual_averaging_update(adapt, statistic)
+            updated = _dual_averaging_update(statistic, adapt)
             adapt = jax.tree.map(lambda new, old: jnp.where(i < warmup, new, old), updated, adapt)
         jax.debug.callback(progress.tick, i, state.num_steps)
         theta, nuisances = _constrained(joint, state.z)
