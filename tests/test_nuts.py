@@ -125,6 +125,19 @@ def test_nuts_recovers_the_scaling_law_posterior(tmp_path):
     assert summary["settings"]["chains"] == 2
 
 
+def gaussian_nuisance_joint(names, fail_above=None):
+    """:func:`scaling_law_joint` plus stand-in nuisances ``names`` with unit-Gaussian constraint terms
+    in −2 ln L and flat priors on [−5, 5]: a posterior N(0, 1) per nuisance (truncated at ±5σ),
+    independent of θ."""
+    joint = scaling_law_joint(fail_above)
+    base = joint.twice_nll
+    joint.nuisance_names = tuple(names)
+    joint.nuisance_init = np.zeros(len(names))
+    joint.nuisance_bounds = np.tile([-5.0, 5.0], (len(names), 1))
+    joint.twice_nll = lambda theta, nu: base(theta, nu[:0]) + jnp.sum(nu**2)
+    return joint
+
+
 def test_failing_solver_and_nuisances():
     # (1) the relic "fails" above x_cut = x* + 0.5 sd: a third of the posterior mass, and most
     # trajectories touch the failing region. Zero likelihood there → the exact answer is the
@@ -134,12 +147,7 @@ def test_failing_solver_and_nuisances():
     # (3) chains start at a given point (a best-fit-like object).
     x_star = math.log(M_STAR)
     x_cut = x_star + 0.5 * SIGMA_OMEGA / (3 * OMEGA_OBS)
-    joint = scaling_law_joint(fail_above=math.exp(x_cut))
-    base = joint.twice_nll
-    joint.nuisance_names = ("nu_a", "nu_b")
-    joint.nuisance_init = np.zeros(2)
-    joint.nuisance_bounds = np.array([[-5.0, 5.0], [-5.0, 5.0]])
-    joint.twice_nll = lambda theta, nu: base(theta, nu[:0]) + jnp.sum(nu**2)
+    joint = gaussian_nuisance_joint(("nu_a", "nu_b"), fail_above=math.exp(x_cut))
     start = types.SimpleNamespace(theta=np.array([M_STAR * 0.999]), nuisances=np.array([0.3, -0.2]))
     res = nuts.run_nuts(joint, chains=2, warmup=300, draws=500, seed=2, init=start, progress=False,
                         pool_step_size=False)
@@ -163,18 +171,6 @@ def test_failing_solver_and_nuisances():
         v = nu.values[..., k]
         assert abs(v.mean()) < 4 / math.sqrt(ess)
         assert abs(v.std() - 1) < 4 / math.sqrt(2 * ess)
-
-
-def gaussian_nuisance_joint(n):
-    """The scaling-law fit plus ``n`` stand-in nuisances with unit-Gaussian constraint terms in
-    −2 ln L and flat priors on [−5, 5]: a posterior N(0, 1) per nuisance, independent of θ."""
-    joint = scaling_law_joint()
-    base = joint.twice_nll
-    joint.nuisance_names = tuple(f"nu_{k}" for k in range(n))
-    joint.nuisance_init = np.zeros(n)
-    joint.nuisance_bounds = np.tile([-5.0, 5.0], (n, 1))
-    joint.twice_nll = lambda theta, nu: base(theta, nu[:0]) + jnp.sum(nu**2)
-    return joint
 
 
 @pytest.mark.parametrize("pooled", [False, True])
@@ -207,7 +203,7 @@ def test_step_size_adaptation_reaches_the_target_acceptance(pooled):
 def test_host_likelihood_pads_a_smaller_batch():
     # numpyro's initialisation evaluates one unbatched point: it must run on the compiled batch-4
     # executable (padded), not compile a batch-1 copy, and return that point's value and gradient
-    joint = gaussian_nuisance_joint(2)
+    joint = gaussian_nuisance_joint(("nu_a", "nu_b"))
     host = nuts._HostLikelihood(joint)
     device = jax.local_devices()[0]
     host.compile(device, 4)

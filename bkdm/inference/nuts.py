@@ -332,13 +332,12 @@ def _constrained(joint, z):
     return theta, x.get("nuisances")
 
 
-def _dual_averaging_init(step_size, pooled):
+def _dual_averaging_init(step_size):
     """State of numpyro's ``dual_averaging`` ([HG14] = Hoffman & Gelman, arXiv:1111.4246, Alg. 5:
-    x_t, x̄, ḡ, t, μ = ln(10 ε₀)) for the vectorized chains' step sizes ``step_size`` (m,), as arrays
-    so that its update runs per chain; ``pooled``: one shared ε₀ = the median."""
-    start = jnp.broadcast_to(jnp.median(step_size), step_size.shape) if pooled else step_size
+    x_t, x̄, ḡ, t, μ = ln(10 ε₀)) for the vectorized chains' start step sizes ε₀ = ``step_size`` (m,),
+    as arrays so that its update runs per chain."""
     zeros = jnp.zeros_like(step_size)
-    return zeros, zeros, zeros, zeros, jnp.log(10.0 * start)
+    return zeros, zeros, zeros, zeros, jnp.log(10.0 * step_size)
 
 
 _dual_averaging_update = dual_averaging()[1]  # (statistic, state) → state, elementwise arithmetic
@@ -400,9 +399,10 @@ def _sampler(joint, kernel, warmup, draws, progress, target_accept, pool_step_si
 
     def run(keys):
         state = kernel.init(keys, warmup, model_args=(), model_kwargs={})  # vmaps kernel.sample over chains
-        adapt = _dual_averaging_init(state.adapt_state.step_size, pool_step_size)
-        if fixed_metric and pool_step_size:
-            state = _with_step_size(state, jnp.exp(adapt[4]) / 10.0)
+        if fixed_metric and pool_step_size:  # one shared start ε₀: the median of the chains' searches
+            step_size = state.adapt_state.step_size
+            state = _with_step_size(state, jnp.broadcast_to(jnp.median(step_size), step_size.shape))
+        adapt = _dual_averaging_init(state.adapt_state.step_size)
         out = jax.lax.scan(step, (state, adapt), jnp.arange(warmup + draws))[1]
         return jax.tree.map(lambda a: a[warmup:], out)
 
