@@ -101,12 +101,15 @@ def test_rate_factors_reproduce_as_printed_and_nbe():
     # relic_with_rate_factors: (a, b, c) = (4, ½, 0) must equal the separately coded
     # normalisation="as_printed" rates (SPEC §8 item 6), and (1, 0, 10¹⁰) the NBE of freeze_out.solve
     # (a different system of equations) at the same x_final. Tolerances: 1e-6 for the exact rescaling
-    # (same equations, solver noise only: default rtol 1e-8 → ~1e-7 in Ω); 2e-4 for the NBE (two
-    # different solvers at default tolerance, ~1e-5 each, plus the 10⁻¹⁰-level T_χ ≠ T residual).
+    # (same equations, solver noise only — at PRECISE; at DEFAULT the round-off of a differently
+    # compiled solve (jit vs eager, vmap partner) moves the accepted steps and Ω by up to 4e-6, the
+    # DEFAULT error being ~6e-5 here; PRECISE: 2e-8); 2e-4 for the NBE (two different solvers, ~1e-5
+    # each, plus the 10⁻¹⁰-level T_χ ≠ T residual).
     factors = jnp.array([[4.0, 0.5, 0.0], [1.0, 0.0, 1e10]])
-    solve = jax.jit(jax.vmap(lambda f: ra.relic_with_rate_factors(NEAR, f[0], f[1], f[2]).omega_h2))
+    solve = jax.jit(jax.vmap(lambda f: ra.relic_with_rate_factors(NEAR, f[0], f[1], f[2],
+                                                                  settings=slv.PRECISE).omega_h2))
     as_printed_by_factor, nbe_by_factor = np.asarray(solve(factors))
     printed = ra.Params(m_a=1.0, m_chi=0.49, g_agg=1.1165e-05, g_aww=1.1165e-05, g_achichi=1e-2,
                         normalisation="as_printed")
-    assert as_printed_by_factor == pytest.approx(float(ra.omega_h2(printed)), rel=1e-6)
+    assert as_printed_by_factor == pytest.approx(float(ra.omega_h2(printed, settings=slv.PRECISE)), rel=1e-6)
     assert nbe_by_factor == pytest.approx(float(ra.omega_h2(NEAR, method="nbe")), rel=2e-4)

@@ -11,6 +11,7 @@ import scipy.special as sp
 from transforms import check_transforms
 
 from bkdm.constants import M_PLANCK, OMEGA_H2_PER_MY, RHO_CRIT_OVER_H2_GEV4, S0_GEV3
+from bkdm.cosmo import thermo
 from bkdm.cosmo.thermo import (
     dln_g_star_s_dln_T,
     entropy_density,
@@ -86,6 +87,11 @@ def test_hubble_tilde_from_entropy_conservation():
     ) / (2 * h)
     ref = np.asarray(hubble_rate(T)) / (dlns / 3.0)
     np.testing.assert_allclose(np.asarray(hubble_tilde(T)), ref, rtol=1e-7)
+    # the log forms used inside the Boltzmann right-hand sides: same H̃ (the finite-difference
+    # reference above, 1e-7) and s (ln of the closed form, to round-off 1e-13)
+    np.testing.assert_allclose(np.exp(np.asarray(thermo.log_hubble_tilde(T))), ref, rtol=1e-7)
+    closed_form = 2 * math.pi**2 / 45 * np.asarray(thermo.g_star_s(T)) * T**3
+    np.testing.assert_allclose(np.asarray(thermo.log_entropy_density(T)), np.log(closed_form), rtol=1e-13)
 
 
 def test_entropy_density_massless_gas():

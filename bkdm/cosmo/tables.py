@@ -88,9 +88,37 @@ class HermiteTable(eqx.Module):
                 + (-2 * t3 + 3 * t2) * self.values[k + 1] + (t3 - t2) * h * self.slopes[k + 1])
 
 
-def tabulate_hermite(f, u_lo, u_hi, n):
-    """Hermite table of f (a JAX function of scalar u) on n uniform nodes, slopes by ``jax.jvp``."""
+# f is evaluated in chunks of this many nodes (``lax.map``), not all nodes at once: under an outer
+# vmap over parameter points the intermediates of a thermal-average quadrature then stay in cache
+# (points × chunk × quadrature nodes, not points × n × quadrature nodes). Measured on the resonant
+# ALP cBE tables, 1000 points, 2-core CPU: 4.0 → 2.1 ms per point vmapped; single point +1 ms.
+_MAP_CHUNK = 16
+
+
+def _fd_slopes(values, h):
+    """Slopes at uniform nodes from the values alone: fourth-order central differences inside,
+    fourth-order one-sided formulas at the two outermost nodes of each end (error O(h⁴ f⁽⁵⁾))."""
+    f = values
+    inner = (f[:-4] - 8.0 * f[1:-3] + 8.0 * f[3:-1] - f[4:]) / 12.0
+    d0 = (-25.0 * f[0] + 48.0 * f[1] - 36.0 * f[2] + 16.0 * f[3] - 3.0 * f[4]) / 12.0
+    d1 = (-3.0 * f[0] - 10.0 * f[1] + 18.0 * f[2] - 6.0 * f[3] + f[4]) / 12.0
+    e0 = (25.0 * f[-1] - 48.0 * f[-2] + 36.0 * f[-3] - 16.0 * f[-4] + 3.0 * f[-5]) / 12.0
+    e1 = (3.0 * f[-1] + 10.0 * f[-2] - 18.0 * f[-3] + 6.0 * f[-4] - f[-5]) / 12.0
+    return jnp.concatenate([d0[None], d1[None], inner, e1[None], e0[None]]) / h
+
+
+def tabulate_hermite(f, u_lo, u_hi, n, slopes="jvp"):
+    """Hermite table of f (a JAX function of scalar u) on n ≥ 5 uniform nodes; slopes by ``jax.jvp``
+    (exact; costs a forward-mode pass of f) or ``slopes="fd"`` (fourth-order finite differences of the
+    values: one evaluation of f per node, in chunks of ``_MAP_CHUNK`` nodes; the interpolant stays
+    O(h⁴))."""
     u = u_lo + (u_hi - u_lo) * jnp.linspace(0.0, 1.0, n)
-    values, slopes = jax.vmap(lambda v: jax.jvp(f, (v,), (jnp.ones_like(v),)))(u)
+    if slopes == "fd":
+        values = jax.lax.map(f, u, batch_size=_MAP_CHUNK)
+        d = _fd_slopes(values, (u_hi - u_lo) / (n - 1))
+    elif slopes == "jvp":
+        values, d = jax.vmap(lambda v: jax.jvp(f, (v,), (jnp.ones_like(v),)))(u)
+    else:
+        raise ValueError(f"slopes = {slopes!r} is not allowed: choose 'jvp' or 'fd'")
     return HermiteTable(jnp.asarray(u_lo, dtype=jnp.float64), jnp.asarray(u_hi, dtype=jnp.float64),
-                        values, slopes)
+                        values, d)

@@ -496,8 +496,11 @@ def thermal_sigma_v(T, p):
 
 def relic(p, settings=solver.DEFAULT, history=0):
     """Freeze-out of ψ into h′h′ (SPEC §4.5, [C] (48)–(49)): the NBE with g_ψ = 2 (Majorana) and the
-    exact GG-averaged σ; returns a :class:`bkdm.cosmo.freeze_out.FreezeOutResult` (pure, jittable)."""
-    return freeze_out.solve(thermal_sigma_v, p, p.m_psi, 2.0, settings, history=history)
+    exact GG-averaged σ; returns a :class:`bkdm.cosmo.freeze_out.FreezeOutResult` (pure, jittable).
+    ψψ → h′h′ has no s-channel resonance (the h′ pole lies below threshold, m_h′ < m_ψ), so ⟨σv⟩ is
+    smooth in ln x and the tail uses the interpolated rule of ``freeze_out._tail_integral``."""
+    return freeze_out.solve(thermal_sigma_v, p, p.m_psi, 2.0, settings, history=history,
+                            tail="interpolated")
 
 
 def omega_h2(p, settings=solver.DEFAULT):
