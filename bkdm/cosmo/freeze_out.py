@@ -33,15 +33,15 @@ from bkdm.cosmo import solver as slv
 from bkdm.cosmo import tables, thermo
 from bkdm.special import bessel_k1_over_k2
 
-_COARSE = np.geomspace(1.0, 3.0e3, 32)  # x grid bracketing the start and freeze-out (ratio 1.29)
-_FINE = np.linspace(0.0, 1.0, 9)  # refinement inside the bracketing coarse interval (ratio 1.032)
+_COARSE = np.geomspace(1.0, 3.0e3, 24)  # x grid bracketing the start and freeze-out (ratio 1.42)
+_FINE = np.linspace(0.0, 1.0, 9)  # refinement inside the bracketing coarse interval (ratio 1.044)
 
 # Tail quadrature in v = ln(x/x_e) ∈ [0, 30] (beyond, λx ∝ e^{−v} or faster leaves < 1e-13): Gauss–
 # Legendre on geometric panels, dense where the integrand (∝ e^{−v} or faster) is large.
 _TAIL_V_MAX = 30.0
 _TAIL_EDGES = np.array([0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0])
 _TAIL_PANEL_NODES = 32  # per panel: resolves the QCD step of g_*(T) (width 0.16 in ln T)
-_TAIL_SIGMA_V_NODES = 10  # per panel, rule "interpolated": Chebyshev nodes of ln⟨σv⟩
+_TAIL_SIGMA_V_NODES = 8  # per panel, rule "interpolated": Chebyshev nodes of ln⟨σv⟩
 TAIL_RULES = ("direct", "interpolated")
 
 
@@ -128,7 +128,7 @@ def quasi_static_deviation(x, m, g, sigma_v, params):
 
 
 def _crossings(sigma_v, params, m, g, levels):
-    """For each level, the x where D_qs(x) first exceeds it: D_qs on a coarse log grid (32 points,
+    """For each level, the x where D_qs(x) first exceeds it: D_qs on a coarse log grid (24 points,
     ⟨σv⟩ evaluated there), then on a 9-point fine grid inside each bracketing interval (ln⟨σv⟩
     interpolated linearly in ln x between the two coarse points: only the location of the start and
     of x_f depends on it, not their D), then linear interpolation of D_qs in ln x between the two
@@ -159,7 +159,7 @@ def _tail_integral(x_e, m, sigma_v, params, x_final=None, rule="direct"):
     None: ∞, truncated at V = 30), by Gauss–Legendre on the panels ``_TAIL_EDGES``·V/30 (6 × 32
     nodes; the panels are short where λx, ∝ e^{−v} (s-wave) or faster, is large).
 
-    rule "direct": ⟨σv⟩ at every node. "interpolated": ln⟨σv⟩ at 10 Chebyshev nodes per panel,
+    rule "direct": ⟨σv⟩ at every node. "interpolated": ln⟨σv⟩ at 8 Chebyshev nodes per panel,
     Lagrange-interpolated to the 32 Gauss nodes, while the s/H̃ factor, with the narrow steps of
     g_*(T), stays exact at every node — for ⟨σv⟩ smooth in ln x over each panel, i.e. without an
     s-channel resonance whose thermal peak gives way to the background inside the tail. Measured
