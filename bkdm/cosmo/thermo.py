@@ -40,14 +40,22 @@ _WS_ENTROPY = (
 _X_SMALL = 1e-4  # below: x²K₂(x) = 2 − x²/2 + O(x⁴ ln x) (error < 1e-15)
 
 
+def _ws_tanh(T, coeffs):
+    """The five tanh((ln T − bᵢ)/cᵢ) of the Wantz–Shellard fit, on a trailing axis (one vector op)."""
+    _, _, b, c = coeffs
+    t = jnp.log(jnp.asarray(T, dtype=jnp.float64))[..., None]
+    return jnp.tanh((t - b) / c)
+
+
 def _ws_log_g(T, coeffs):
-    """ln g(T) of the Wantz–Shellard fit (SPEC §3.8). The five terms are unrolled (elementwise, fused
-    by XLA) rather than summed over a trailing axis of length 5 (a slow small reduction on CPU)."""
-    a0, a, b, c = coeffs
-    t = jnp.log(jnp.asarray(T, dtype=jnp.float64))
+    """ln g(T) = a₀ + Σᵢ aᵢ (1 + tanh((ln T − bᵢ)/cᵢ)) of the Wantz–Shellard fit (SPEC §3.8). The sum
+    over the five terms is unrolled (a reduction over a trailing axis of length 5 is slow on CPU
+    under vmap; one vector tanh keeps the unbatched, scalar evaluation to a few ops)."""
+    a0, a, _, _ = coeffs
+    th = _ws_tanh(T, coeffs)
     out = a0 + float(np.sum(a))
-    for ai, bi, ci in zip(a, b, c, strict=True):
-        out = out + float(ai) * jnp.tanh((t - float(bi)) / float(ci))
+    for i, ai in enumerate(a):
+        out = out + float(ai) * th[..., i]
     return out
 
 
@@ -74,13 +82,12 @@ def g_star_s(T):
 def dln_g_star_s_dln_T(T):
     """d ln g_*s / d ln T = Σᵢ (aᵢ/cᵢ) sech²((ln T − bᵢ)/cᵢ) (analytic, SPEC §3.8); T in GeV.
 
-    Written with sech² = 1 − tanh² of the same arguments as ``log_g_star_s`` (XLA shares them)."""
-    _, a, b, c = _WS_ENTROPY
-    t = jnp.log(jnp.asarray(T, dtype=jnp.float64))
+    Written with sech² = 1 − tanh² of the tanh values of ``log_g_star_s`` (XLA shares them)."""
+    _, a, _, c = _WS_ENTROPY
+    th = _ws_tanh(T, _WS_ENTROPY)
     out = 0.0
-    for ai, bi, ci in zip(a, b, c, strict=True):
-        th = jnp.tanh((t - float(bi)) / float(ci))
-        out = out + float(ai / ci) * (1.0 - th * th)
+    for i, (ai, ci) in enumerate(zip(a, c, strict=True)):
+        out = out + float(ai / ci) * (1.0 - th[..., i] * th[..., i])
     return out
 
 
