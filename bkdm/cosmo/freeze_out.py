@@ -8,13 +8,13 @@ Numerics (shared/physics/NUMERICS.md; measured in benchmarks/relic.py):
 * variable D = ln(Y/Y_eq), so that dD/dx = −a (e^D − e^{−D}) + b with a = λ Y_eq, λ = s⟨σv⟩/(x H̃),
   b = −d ln Y_eq/dx = K₁/K₂ − (1/x) d ln g_*s/d ln T — no Y² − Y_eq² cancellation, and a start
   near equilibrium is well conditioned;
-* start from the quasi-static solution D_qs = asinh(b/2a) − D_qs'/(2a cosh D_qs) at the first x
-  of a log grid where D_qs exceeds ``start_deviation`` (default 0.05; the omitted transient is
-  damped by exp(−∫2a dx) — starting at 0.05 changes Ωh² by < 1e-8, tested);
+* start from the quasi-static solution D_qs = asinh(b/2a) − D_qs'/(2a cosh D_qs) where D_qs first
+  exceeds ``start_deviation`` (located on log grids, see ``_crossings``; default 0.05; the omitted
+  transient is damped by exp(−∫2a dx) — starting at 0.05 changes Ωh² by < 1e-8, tested);
 * integrate with :mod:`bkdm.cosmo.solver` up to x_e = x_f + ``end_offset`` (x_f: where D_qs = 1),
   where Y_eq/Y < e^{−30}; beyond it the equation is exactly d(1/Y)/dx = λ(x), so
-  1/Y_∞ = 1/Y(x_e) + ∫_{x_e}^∞ λ dx, done by Gauss–Legendre quadrature in v = ln(x/x_e)
-  (the "stop at x ~ 10³" prescription of the papers leaves out ~x_f/10³ ≈ 2 % for s-wave).
+  1/Y_∞ = 1/Y(x_e) + ∫_{x_e}^∞ λ dx, done by panel Gauss–Legendre quadrature in v = ln(x/x_e)
+  (``_tail_integral``; the "stop at x ~ 10³" prescription of the papers leaves out ~x_f/10³ ≈ 2 % for s-wave).
 
 The thermal average is a static callable ``sigma_v(T, params)`` → ⟨σv⟩ [GeV⁻²] with ``params`` a
 pytree (model parameters), so the whole solve is one jittable, vmappable, differentiable function of
