@@ -50,6 +50,12 @@ def test_hermite_finite_difference_slopes_match_the_derivative():
 def test_bad_slopes_option():
     with pytest.raises(ValueError, match="slopes"):
         tables.tabulate_hermite(f, 0.0, 1.0, 8, slopes="spline")
+    with pytest.raises(ValueError, match="n ≥ 5"):
+        tables.tabulate_hermite(f, 0.0, 1.0, 4, slopes="fd")
+    # fewer nodes than one evaluation chunk: the table still reproduces a cubic exactly (Hermite
+    # with 4th-order slopes is exact for cubics), to round-off
+    cubic = tables.tabulate_hermite(lambda u: u**3 - u, 0.0, 1.0, 6, slopes="fd")
+    assert float(cubic(0.37)) == pytest.approx(0.37**3 - 0.37, rel=1e-12)
 
 
 def test_tables_under_jit_grad_vmap():

@@ -112,6 +112,8 @@ def tabulate_hermite(f, u_lo, u_hi, n, slopes="jvp"):
     (exact; costs a forward-mode pass of f) or ``slopes="fd"`` (fourth-order finite differences of the
     values: one evaluation of f per node, in chunks of ``_MAP_CHUNK`` nodes; the interpolant stays
     O(h⁴))."""
+    if slopes == "fd" and n < 5:
+        raise ValueError(f"n = {n} is too small for finite-difference slopes: need n ≥ 5 nodes")
     u = u_lo + (u_hi - u_lo) * jnp.linspace(0.0, 1.0, n)
     if slopes == "fd":
         values = jax.lax.map(f, u, batch_size=_MAP_CHUNK)
