@@ -122,9 +122,14 @@ def _log_a(x, m, g, log_sigma_v):
     return _log_dilution(x, T) + log_sigma_v + thermo.log_yield_eq(m, g, T)
 
 
+def _dqs(x, m, g, log_sigma_v):
+    """D_qs = asinh(b/2a) at x, given ln⟨σv⟩ at T = m/x."""
+    return _asinh_half_ratio(_b(x, m), _log_a(x, m, g, log_sigma_v))
+
+
 def quasi_static_deviation(x, m, g, sigma_v, params):
     """D_qs(x) = asinh(b/2a): ln(Y/Y_eq) when annihilation balances the dilution of Y_eq."""
-    return _asinh_half_ratio(_b(x, m), _log_a(x, m, g, jnp.log(sigma_v(m / x, params))))
+    return _dqs(x, m, g, jnp.log(sigma_v(m / x, params)))
 
 
 def _crossings(sigma_v, params, m, g, levels):
@@ -136,7 +141,7 @@ def _crossings(sigma_v, params, m, g, levels):
     last if never."""
     coarse = jnp.asarray(_COARSE)
     log_sv = jnp.log(sigma_v(m / coarse, params))
-    d_coarse = _asinh_half_ratio(_b(coarse, m), _log_a(coarse, m, g, log_sv))
+    d_coarse = _dqs(coarse, m, g, log_sv)
     out = []
     for level in levels:
         above = d_coarse > level
@@ -144,7 +149,7 @@ def _crossings(sigma_v, params, m, g, levels):
         i0, i1 = jnp.maximum(i - 1, 0), jnp.maximum(i, 1)
         fine = coarse[i0] * (coarse[i1] / coarse[i0]) ** jnp.asarray(_FINE)
         log_sv_fine = log_sv[i0] + (log_sv[i1] - log_sv[i0]) * jnp.asarray(_FINE)
-        d_fine = _asinh_half_ratio(_b(fine, m), _log_a(fine, m, g, log_sv_fine))
+        d_fine = _dqs(fine, m, g, log_sv_fine)
         j = jnp.clip(jnp.argmax(d_fine > level), 1, _FINE.size - 1)
         d_lo, d_hi = d_fine[j - 1], d_fine[j]
         rise = d_hi - d_lo

@@ -91,9 +91,15 @@ def dln_g_star_s_dln_T(T):
     return out
 
 
+def _log_hubble_rate(T):
+    """ln H(T), H = √(π² g_*(T)/90) T²/M_Pl (SPEC §3.4, [C] (26))."""
+    return (0.5 * math.log(math.pi**2 / 90.0) - math.log(M_PLANCK_REDUCED) + 0.5 * log_g_star(T)
+            + 2.0 * jnp.log(T))
+
+
 def hubble_rate(T):
     """H(T) = √(π² g_*(T)/90) T²/M_Pl [GeV], reduced M_Pl = 2.435e18 GeV (SPEC §3.4, [C] (26))."""
-    return math.sqrt(math.pi**2 / 90.0) * jnp.exp(0.5 * log_g_star(T)) * T**2 / M_PLANCK_REDUCED
+    return jnp.exp(_log_hubble_rate(T))
 
 
 def entropy_density(T):
@@ -113,9 +119,7 @@ def log_entropy_density(T):
 
 def log_hubble_tilde(T):
     """ln H̃(T) = ln H − ln[1 + (1/3) d ln g_*s/d ln T] (SPEC §3.4, [D] (4.10)); T in GeV, H̃ in GeV."""
-    log_h = (0.5 * math.log(math.pi**2 / 90.0) - math.log(M_PLANCK_REDUCED) + 0.5 * log_g_star(T)
-             + 2.0 * jnp.log(T))
-    return log_h - jnp.log1p(dln_g_star_s_dln_T(T) / 3.0)
+    return _log_hubble_rate(T) - jnp.log1p(dln_g_star_s_dln_T(T) / 3.0)
 
 
 def _log_x2_k2(x):
