@@ -78,6 +78,20 @@ def test_forward_mode_gradient_vs_finite_difference():
     assert g == pytest.approx(fd, rel=1e-4)
 
 
+def test_gradient_above_the_b_to_s_a_threshold():
+    # m_a ≥ m_b closes b → s a (a −∞ log-rate term): its tangent must be 0, not 0/0 (the fits' m_a
+    # prior reaches 4.6 GeV). AD of a DEFAULT solve vs central FD (step 1e-4 m_a, truncation ~1e-8)
+    # of rtol = atol = 1e-12 solves (at PRECISE the FD itself is off by 5e-6: the derivative of the
+    # solve's error); measured 1.1e-5 (the 64 tangent panels, 1e-7 with 256): 1e-4 as above
+    tight = slv.SolverSettings(rtol=1e-12, atol=1e-12, max_steps=100_000)
+    p0 = BENCH.replace(m_a=4.3, f_a=2e9, m_chi=0.05)
+    g = float(jax.jit(jax.grad(lambda m: alp.relic(p0.replace(m_a=m)).omega_h2))(4.3))
+    h = 1e-4 * 4.3
+    om = jax.jit(lambda p: alp.relic(p, tight).omega_h2)
+    fd = (float(om(p0.replace(m_a=4.3 + h))) - float(om(p0.replace(m_a=4.3 - h)))) / (2 * h)
+    assert np.isfinite(g) and g == pytest.approx(fd, rel=1e-4)
+
+
 def test_vmap_and_errors():
     cs = jnp.asarray([0.5, 1.0, 2.0])
     batched = jax.vmap(lambda cc: relic(BENCH.replace(c_chi=cc)).omega_h2)(cs)

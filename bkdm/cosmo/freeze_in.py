@@ -28,6 +28,8 @@ from bkdm.cosmo import solver as slv
 from bkdm.cosmo import tables, thermo
 from bkdm.cosmo.averages import decay_average
 
+TANGENT_PANELS = 64  # collocation panels of the derivative (solver.integrate_to_end)
+
 
 class FreezeInResult(eqx.Module):
     """Result of :func:`solve` (arrays; batched under vmap). ``status`` 0 = success."""
@@ -113,17 +115,22 @@ def solve(log_production_rate, params, m_med, g_med, m_dm, g_dm, width_sm, width
         saveat = slv.diffrax.SaveAt(ts=ts)
     else:
         saveat = slv.diffrax.SaveAt(t1=True)
-    sol = slv.integrate(_rhs, u0, u1, y0, args, settings, saveat=saveat)
-    ok = slv.succeeded(sol)
-    y_dm = jnp.where(ok, sol.ys[-1, 1] * scale_x, jnp.nan)
+    if history:
+        sol = slv.integrate(_rhs, u0, u1, y0, args, settings, saveat=saveat)
+        end = slv.EndState(sol.ys[-1], slv.status_code(sol), sol.stats["num_steps"])
+    else:
+        end = slv.integrate_to_end(_rhs, u0, u1, y0, args, settings,
+                                   panels=TANGENT_PANELS)
+    ok = end.status == 0
+    y_dm = jnp.where(ok, end.y1[1] * scale_x, jnp.nan)
     out = dict(
         omega_h2=OMEGA_H2_PER_MY * m_dm * y_dm,
         yield_dm=y_dm,
         yield_estimate=estimate,
         x_start=x0,
         x_end=x1,
-        num_steps=sol.stats["num_steps"],
-        status=slv.status_code(sol),
+        num_steps=end.num_steps,
+        status=end.status,
     )
     if history:
         xs = jnp.exp(ts)

@@ -43,6 +43,7 @@ _TAIL_EDGES = np.array([0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0])
 _TAIL_PANEL_NODES = 32  # per panel: resolves the QCD step of g_*(T) (width 0.16 in ln T)
 _TAIL_SIGMA_V_NODES = 8  # per panel, rule "interpolated": Chebyshev nodes of ln⟨σv⟩
 TAIL_RULES = ("direct", "interpolated")
+TANGENT_PANELS = 32  # collocation panels of the derivative (solver.integrate_to_end)
 
 
 def _tail_rule():
@@ -221,9 +222,14 @@ def solve(sigma_v, params, m, g, settings=slv.DEFAULT, start_deviation=0.05, end
         saveat = slv.diffrax.SaveAt(t1=True)
     table = tables.tabulate(lambda u: log_rate(jnp.exp(u), m, sigma_v, params),
                             jnp.log(x0), jnp.log(x_e), table_nodes)
-    sol = slv.integrate(_rhs, x0, x_e, d0, (m, g, table), settings, saveat=saveat)
-    ok = slv.succeeded(sol)
-    d_end = sol.ys[-1]
+    if history:
+        sol = slv.integrate(_rhs, x0, x_e, d0, (m, g, table), settings, saveat=saveat)
+        end = slv.EndState(sol.ys[-1], slv.status_code(sol), sol.stats["num_steps"])
+    else:
+        end = slv.integrate_to_end(_rhs, x0, x_e, d0, (m, g, table), settings,
+                                   panels=TANGENT_PANELS)
+    ok = end.status == 0
+    d_end = end.y1
     y_end = jnp.exp(thermo.log_yield_eq(m, g, m / x_e) + d_end)
     tail = _tail_integral(x_e, m, sigma_v, params, x_final, rule=tail)
     y_today = y_end / (1.0 + y_end * tail)
@@ -237,8 +243,8 @@ def solve(sigma_v, params, m, g, settings=slv.DEFAULT, start_deviation=0.05, end
         x_end=x_e,
         yield_end=y_end,
         tail_fraction=y_end * tail / (1.0 + y_end * tail),
-        num_steps=sol.stats["num_steps"],
-        status=slv.status_code(sol),
+        num_steps=end.num_steps,
+        status=end.status,
     )
     if history:
         out["x_history"] = ts

@@ -34,6 +34,8 @@ from bkdm.constants import OMEGA_H2_PER_MY
 from bkdm.cosmo import averages, freeze_out, tables, thermo
 from bkdm.cosmo import solver as slv
 
+TANGENT_PANELS = 64  # collocation panels of the derivative (solver.integrate_to_end)
+
 
 class KineticDecouplingResult(eqx.Module):
     """Result of :func:`solve` (arrays; batched under vmap). ``status`` 0 = success."""
@@ -136,9 +138,14 @@ def solve(sigma_v, sigma_v_2, momentum_transfer, params, m, g, settings=slv.DEFA
         saveat = slv.diffrax.SaveAt(ts=ts)
     else:
         saveat = slv.diffrax.SaveAt(t1=True)
-    sol = slv.integrate(_rhs, u0, u1, jnp.stack([d0, phi0]), args, settings, saveat=saveat)
-    ok = slv.succeeded(sol)
-    d_end, phi_end = sol.ys[-1, 0], sol.ys[-1, 1]
+    if history:
+        sol = slv.integrate(_rhs, u0, u1, jnp.stack([d0, phi0]), args, settings, saveat=saveat)
+        end = slv.EndState(sol.ys[-1], slv.status_code(sol), sol.stats["num_steps"])
+    else:
+        end = slv.integrate_to_end(_rhs, u0, u1, jnp.stack([d0, phi0]), args, settings,
+                                   panels=TANGENT_PANELS)
+    ok = end.status == 0
+    d_end, phi_end = end.y1[0], end.y1[1]
     y_today = jnp.where(ok, jnp.exp(thermo.log_yield_eq(m, g, m / x_final) + d_end), jnp.nan)
     out = dict(
         omega_h2=OMEGA_H2_PER_MY * m * y_today,
@@ -146,8 +153,8 @@ def solve(sigma_v, sigma_v_2, momentum_transfer, params, m, g, settings=slv.DEFA
         x_start=x0,
         x_final=jnp.asarray(x_final, dtype=jnp.float64),
         temperature_ratio_final=jnp.exp(phi_end),
-        num_steps=sol.stats["num_steps"],
-        status=slv.status_code(sol),
+        num_steps=end.num_steps,
+        status=end.status,
     )
     if history:
         xs = jnp.exp(ts)

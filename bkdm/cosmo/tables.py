@@ -19,6 +19,16 @@ import jax.numpy as jnp
 import numpy as np
 
 
+def _clamp(t, lo, hi):
+    """t limited to [lo, hi] (arguments outside the table are held at its ends). Within a few
+    rounding errors of an end (|excess| ≤ 1e-12 of the unit) t is kept, with its derivative: an
+    argument at the end of the tabulated interval — e.g. the last collocation node of a solve that
+    ends there — must see the interior derivative with respect to the interval's ends, not ½ of it
+    (``jnp.clip`` at a tie) or none (clamped by a rounding error)."""
+    slack = 1e-12 * (hi - lo)
+    return jnp.where(t > hi + slack, hi, jnp.where(t < lo - slack, lo, t))
+
+
 def nodes(n):
     """Chebyshev points of the first kind on [−1, 1] (descending), t_j = cos(π(j + ½)/n)."""
     return np.cos(np.pi * (np.arange(n) + 0.5) / n)
@@ -41,7 +51,7 @@ class ChebyshevTable(eqx.Module):
     coeffs: jax.Array
 
     def __call__(self, u):
-        t = jnp.clip((2.0 * u - self.u_lo - self.u_hi) / (self.u_hi - self.u_lo), -1.0, 1.0)
+        t = _clamp((2.0 * u - self.u_lo - self.u_hi) / (self.u_hi - self.u_lo), -1.0, 1.0)
         c = self.coeffs
         b1 = jnp.zeros_like(c[0] * t)
         b2 = jnp.zeros_like(b1)
@@ -80,7 +90,7 @@ class HermiteTable(eqx.Module):
     def __call__(self, u):
         n = self.values.shape[0]
         h = (self.u_hi - self.u_lo) / (n - 1)
-        pos = jnp.clip((u - self.u_lo) / h, 0.0, n - 1.0)
+        pos = _clamp((u - self.u_lo) / h, 0.0, n - 1.0)
         k = jnp.clip(jnp.floor(pos).astype(jnp.int32), 0, n - 2)
         t = pos - k
         t2, t3 = t * t, t * t * t

@@ -8,11 +8,12 @@ SM signal, with the new physics entering through the reweighted signal of
 :mod:`bkdm.likelihoods.belle2`). Priors are *not* included (the inference methods add them).
 
 The relic density enters through a ``jax.custom_vjp`` whose forward pass computes Ωh² and its
-Jacobian in forward mode (``jax.jacfwd`` with ``diffrax.ForwardMode``; a handful of θ's) and whose
-backward pass is a vector–Jacobian product: reverse-mode callers (optax, numpyro NUTS) then get
-exact gradients without reverse-mode through the stiff solve (NUMERICS.md: forward mode ≈ 1.2× a
-solve, reverse mode ≈ 6×). A failed relic solve gives −2 ln L = +∞ (zero likelihood) with a zero
-gradient, and is counted in :attr:`JointLikelihood.relic_failures`.
+Jacobian in forward mode (``jax.jacfwd``; a handful of θ's, each tangent obtained from the
+variational equation along the solved trajectory, :func:`bkdm.cosmo.solver.integrate_to_end`) and
+whose backward pass is a vector–Jacobian product: reverse-mode callers (optax, numpyro NUTS) then
+get exact gradients without reverse-mode through the stiff solve (benchmarks/RESULTS.md: the
+three-parameter Jacobian costs 1.5–2.5 solves). A failed relic solve gives −2 ln L = +∞ (zero
+likelihood) with a zero gradient, and is counted in :attr:`JointLikelihood.relic_failures`.
 """
 
 import functools

@@ -11,8 +11,8 @@ Model (:func:`make_model`), θ in physical units (GeV, GeV⁻¹ as in the model'
     factor  ln L = −½ · joint.twice_nll(θ, ν)
 
 Gradients: NUTS differentiates in reverse mode; the joint's relic custom_vjp computes dΩh²/dθ in
-forward mode inside (``jax.jacfwd`` with ``diffrax.ForwardMode``), so the stiff solve is never
-reverse-differentiated (NUMERICS.md: forward ≈ 1.2× a solve, reverse ≈ 6×). numpyro's
+forward mode inside (``jax.jacfwd``, tangents from the variational equation along the solved
+trajectory), so the stiff solve is never reverse-differentiated through its steps. numpyro's
 ``forward_mode_differentiation=True`` cannot be used: JAX cannot forward-differentiate a custom_vjp.
 
 Failed relic solves: the joint returns −2 ln L = +∞ (zero likelihood) with a zero gradient there, so

@@ -489,7 +489,9 @@ def log_production_rate(T, p):
                  T, s_annih_gamma),
         ]
     decay = 2.0 * averages.decay_average(width_b_to_s_a(p), c.M_BQ, T)
-    terms.append(jnp.log(decay) + thermo.log_yield_eq(c.M_BQ, 6.0, T) + jnp.log(thermo.entropy_density(T)))
+    open_ = decay > 0.0  # b → s a closed for m_a ≥ m_b: a −∞ term with a zero (not 0/0) tangent
+    log_decay = jnp.where(open_, jnp.log(jnp.where(open_, decay, 1.0)), -jnp.inf)
+    terms.append(log_decay + thermo.log_yield_eq(c.M_BQ, 6.0, T) + jnp.log(thermo.entropy_density(T)))
     log_p = jax.scipy.special.logsumexp(jnp.stack(terms), axis=0)
     log_n_a = thermo.log_yield_eq(p.m_a, 1.0, T) + jnp.log(thermo.entropy_density(T))
     return log_p - log_n_a
