@@ -134,6 +134,26 @@ def time_call(fn, *args, repeat=20, warmup=1, max_seconds=None):
     return Timing.of(samples), out
 
 
+def time_interleaved(calls, repeat=20, warmup=1, max_seconds=None):
+    """Time several calls ``[(fn, args), ...]`` in rounds, one call of each per round, so that their
+    ratios are measured under the same machine load (a shared 2-core VM drifts by 10–30 % over the
+    minutes a sequential timing takes). ``max_seconds`` as in :func:`time_call`. Returns
+    ([:class:`Timing` per call], [last result per call])."""
+    outs = [None] * len(calls)
+    for _ in range(warmup):
+        outs = [block(fn(*args)) for fn, args in calls]
+    samples = [[] for _ in calls]
+    start = time.perf_counter()
+    for _ in range(repeat):
+        for i, (fn, args) in enumerate(calls):
+            t0 = time.perf_counter()
+            outs[i] = block(fn(*args))
+            samples[i].append(time.perf_counter() - t0)
+        if max_seconds is not None and len(samples[0]) >= 3 and time.perf_counter() - start > max_seconds:
+            break
+    return [Timing.of(x) for x in samples], outs
+
+
 def compile_timed(fn, *args):
     """``jax.jit(fn)`` lowered and compiled for ``args`` with both stages timed, then called once.
 

@@ -12,8 +12,9 @@ resonant ALP):
 For each case: trace+lower and XLA compile time of one solve; single-point time (median of
 ``--repeat`` calls of the compiled solve, SolverSettings DEFAULT) with the solver's step count;
 vmapped throughput over ``--points`` points spread around the representative point (failures =
-points with status ≠ 0); forward-mode Jacobian of Ωh² w.r.t. three parameters
-(``SolverSettings(forward_mode=True)``, ``jax.jacfwd``) and its ratio to one solve.
+points with status ≠ 0); forward-mode Jacobian of Ωh² w.r.t. three parameters (``jax.jacfwd``)
+and its ratio to one solve — the solve, the Jacobian and one jvp are timed interleaved, one call of
+each per round, so that the ratios see the same machine load.
 
 Reference (accuracy-matched): bkdm's error is |Ωh²(DEFAULT)/Ωh²(PRECISE) − 1|. The scipy reference
 of :mod:`bkdm.cosmo.reference` is run on the same equations with its thermal rates tabulated from
@@ -227,10 +228,10 @@ def bench_case(case, points, repeat, ref_repeat, with_reference=True, rtols=RADA
 
     compiled, info = common.compile_timed(solve_default, case.point)
     out["compile"] = info
-    timing, result = common.time_call(compiled, case.point, repeat=repeat, max_seconds=20.0)
+    # the single solve is timed together with the derivatives below (interleaved: same machine load)
+    result = compiled(case.point)
     if int(result.status) != 0:
         raise slv.SolverError(f"{case.title}: the representative point failed ({int(result.status)})")
-    out["single"] = timing
     out["omega_h2"] = float(result.omega_h2)
     out["num_steps"] = int(result.num_steps)
 
@@ -262,12 +263,14 @@ def bench_case(case, points, repeat, ref_repeat, with_reference=True, rtols=RADA
     theta = jnp.asarray([float(getattr(case.point, n)) for n in case.grad])
     jac = lambda th: jax.jacfwd(lambda t: case.solve(with_theta(case, t), FORWARD).omega_h2)(th)
     gcompiled, ginfo = common.compile_timed(jac, theta)
-    gtiming, g = common.time_call(gcompiled, theta, repeat=repeat, max_seconds=20.0)
     # one forward-mode direction (d/d first parameter) for comparison with the full Jacobian
     e0 = jnp.zeros_like(theta).at[0].set(1.0)
     jvp = lambda th: jax.jvp(lambda t: case.solve(with_theta(case, t), FORWARD).omega_h2, (th,), (e0,))
     jcompiled, jinfo = common.compile_timed(jvp, theta)
-    jtiming, _ = common.time_call(jcompiled, theta, repeat=repeat, max_seconds=20.0)
+    (timing, gtiming, jtiming), (_, g, _) = common.time_interleaved(
+        [(compiled, (case.point,)), (gcompiled, (theta,)), (jcompiled, (theta,))], repeat=repeat,
+        max_seconds=45.0)
+    out["single"] = timing
     out["gradient"] = {"parameters": list(case.grad), "compile": ginfo, "time": gtiming,
                        "ratio_to_solve": gtiming.median / timing.median,
                        "d_omega_h2": [float(x) for x in np.asarray(g)],
