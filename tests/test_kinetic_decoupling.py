@@ -144,6 +144,7 @@ def test_nbe_jacobian_vs_finite_differences():
     np.testing.assert_allclose(jac, fd, rtol=0, atol=2e-5)
 
 
+@pytest.mark.slow  # ~1 min: a cBE jacfwd compile and 7 PRECISE solves
 def test_cbe_jacobian_vs_finite_differences():
     # the cBE's C¹ Hermite tables stop the solver below rtol ~1e-10, so PRECISE on both sides: FD
     # step 1e-4 (truncation ~1e-6 relative), FD noise (solve error)/step; measured 1.2e-5 relative
