@@ -136,6 +136,7 @@ def _log_jacobian(method, settings, fd_settings, step, **kw):
     return jac, np.array(fd)
 
 
+@pytest.mark.slow  # ~1 min: a resonant jacfwd compile and 7 tight solves
 def test_nbe_jacobian_vs_finite_differences():
     # near resonance d ln Ω/d ln m_χ ≈ −72. jacfwd of the DEFAULT solve vs central FD (step 1e-5,
     # truncation ~1e-7 relative) of rtol = atol = 1e-12 solves; measured 4.4e-6 absolute: 2e-5

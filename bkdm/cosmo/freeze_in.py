@@ -110,17 +110,8 @@ def solve(log_production_rate, params, m_med, g_med, m_dm, g_dm, width_sm, width
     else:
         raise ValueError(f"initial = {initial!r} is not allowed: choose 'zero' or 'equilibrium'")
     y0 = jnp.stack([jnp.asarray(ya0, dtype=jnp.float64) + 0.0 * x0, 0.0 * x0])
-    if history:
-        ts = u0 + (u1 - u0) * jnp.linspace(0.0, 1.0, history)
-        saveat = slv.diffrax.SaveAt(ts=ts)
-    else:
-        saveat = slv.diffrax.SaveAt(t1=True)
-    if history:
-        sol = slv.integrate(_rhs, u0, u1, y0, args, settings, saveat=saveat)
-        end = slv.EndState(sol.ys[-1], slv.status_code(sol), sol.stats["num_steps"])
-    else:
-        end = slv.integrate_to_end(_rhs, u0, u1, y0, args, settings,
-                                   panels=TANGENT_PANELS)
+    ts = u0 + (u1 - u0) * jnp.linspace(0.0, 1.0, history) if history else None
+    end, ys = slv.integrate_with_history(_rhs, u0, u1, y0, args, settings, ts, TANGENT_PANELS)
     ok = end.status == 0
     y_dm = jnp.where(ok, end.y1[1] * scale_x, jnp.nan)
     out = dict(
@@ -135,7 +126,7 @@ def solve(log_production_rate, params, m_med, g_med, m_dm, g_dm, width_sm, width
     if history:
         xs = jnp.exp(ts)
         out["x_history"] = xs
-        out["yield_mediator_history"] = sol.ys[:, 0] * scale_a
-        out["yield_dm_history"] = sol.ys[:, 1] * scale_x
+        out["yield_mediator_history"] = ys[:, 0] * scale_a
+        out["yield_dm_history"] = ys[:, 1] * scale_x
         out["yield_mediator_eq_history"] = thermo.yield_eq(m_med, g_med, m_med / xs)
     return FreezeInResult(**out)

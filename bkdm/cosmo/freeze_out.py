@@ -220,19 +220,10 @@ def solve(sigma_v, params, m, g, settings=slv.DEFAULT, start_deviation=0.05, end
     x_e = jnp.maximum(x_f + end_offset, 1.5 * x0)
     if x_final is not None:
         x_e = jnp.minimum(x_e, x_final)
-    if history:
-        ts = x0 * (x_e / x0) ** jnp.linspace(0.0, 1.0, history)
-        saveat = slv.diffrax.SaveAt(ts=ts)
-    else:
-        saveat = slv.diffrax.SaveAt(t1=True)
+    ts = x0 * (x_e / x0) ** jnp.linspace(0.0, 1.0, history) if history else None
     table = tables.tabulate(lambda u: log_rate(jnp.exp(u), m, sigma_v, params),
                             jnp.log(x0), jnp.log(x_e), table_nodes)
-    if history:
-        sol = slv.integrate(_rhs, x0, x_e, d0, (m, g, table), settings, saveat=saveat)
-        end = slv.EndState(sol.ys[-1], slv.status_code(sol), sol.stats["num_steps"])
-    else:
-        end = slv.integrate_to_end(_rhs, x0, x_e, d0, (m, g, table), settings,
-                                   panels=TANGENT_PANELS)
+    end, ys = slv.integrate_with_history(_rhs, x0, x_e, d0, (m, g, table), settings, ts, TANGENT_PANELS)
     ok = end.status == 0
     d_end = end.y1
     y_end = jnp.exp(thermo.log_yield_eq(m, g, m / x_e) + d_end)
@@ -253,5 +244,5 @@ def solve(sigma_v, params, m, g, settings=slv.DEFAULT, start_deviation=0.05, end
     )
     if history:
         out["x_history"] = ts
-        out["yield_history"] = jnp.exp(thermo.log_yield_eq(m, g, m / ts) + sol.ys)
+        out["yield_history"] = jnp.exp(thermo.log_yield_eq(m, g, m / ts) + ys)
     return FreezeOutResult(**out)

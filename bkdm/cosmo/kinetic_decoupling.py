@@ -133,17 +133,9 @@ def solve(sigma_v, sigma_v_2, momentum_transfer, params, m, g, settings=slv.DEFA
     f_phi = lambda phi: _rhs(u0, jnp.stack([d0, phi]), args)[1]
     value, slope = jax.jvp(f_phi, (jnp.zeros_like(d0),), (jnp.ones_like(d0),))
     phi0 = -value / slope
-    if history:
-        ts = u0 + (u1 - u0) * jnp.linspace(0.0, 1.0, history)
-        saveat = slv.diffrax.SaveAt(ts=ts)
-    else:
-        saveat = slv.diffrax.SaveAt(t1=True)
-    if history:
-        sol = slv.integrate(_rhs, u0, u1, jnp.stack([d0, phi0]), args, settings, saveat=saveat)
-        end = slv.EndState(sol.ys[-1], slv.status_code(sol), sol.stats["num_steps"])
-    else:
-        end = slv.integrate_to_end(_rhs, u0, u1, jnp.stack([d0, phi0]), args, settings,
-                                   panels=TANGENT_PANELS)
+    ts = u0 + (u1 - u0) * jnp.linspace(0.0, 1.0, history) if history else None
+    end, ys = slv.integrate_with_history(_rhs, u0, u1, jnp.stack([d0, phi0]), args, settings, ts,
+                                         TANGENT_PANELS)
     ok = end.status == 0
     d_end, phi_end = end.y1[0], end.y1[1]
     y_today = jnp.where(ok, jnp.exp(thermo.log_yield_eq(m, g, m / x_final) + d_end), jnp.nan)
@@ -162,7 +154,7 @@ def solve(sigma_v, sigma_v_2, momentum_transfer, params, m, g, settings=slv.DEFA
         out["x_history"] = xs
         log_yield_eq = thermo.log_yield_eq(m, g, T)
         out["yield_eq_history"] = jnp.exp(log_yield_eq)
-        out["yield_history"] = jnp.exp(log_yield_eq + sol.ys[:, 0])  # Y = Y_eq e^D, one exp: no 0·∞
+        out["yield_history"] = jnp.exp(log_yield_eq + ys[:, 0])  # Y = Y_eq e^D, one exp: no 0·∞
         out["y_eq_history"] = thermo.y_eq(m, T)
-        out["y_history"] = out["y_eq_history"] * jnp.exp(sol.ys[:, 1])
+        out["y_history"] = out["y_eq_history"] * jnp.exp(ys[:, 1])
     return KineticDecouplingResult(**out)

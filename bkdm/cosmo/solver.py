@@ -248,6 +248,18 @@ def integrate_to_end(rhs, x0, x1, y0, args, settings=DEFAULT, panels=64):
     return _end_state(x0, x1, y0, args, rhs=rhs, settings=settings, panels=panels)
 
 
+def integrate_with_history(rhs, x0, x1, y0, args, settings=DEFAULT, ts=None, panels=64):
+    """(:class:`EndState`, states at ``ts``) for dy/dx = rhs(x, y, args), y(x0) = y0.
+
+    ``ts`` None: the end state by :func:`integrate_to_end` (variational-equation derivatives,
+    ``panels``) and None for the states. Otherwise one solve saved at ``ts`` (ending at x1),
+    differentiated through its steps (``settings.forward_mode``)."""
+    if ts is None:
+        return integrate_to_end(rhs, x0, x1, y0, args, settings, panels), None
+    sol = integrate(rhs, x0, x1, y0, args, settings, saveat=diffrax.SaveAt(ts=ts))
+    return EndState(sol.ys[-1], status_code(sol), sol.stats["num_steps"]), sol.ys
+
+
 def _solve_to_end(x0, x1, y0, args, rhs, settings):
     sol = integrate(rhs, x0, x1, y0, args, settings)
     return EndState(sol.ys[-1], status_code(sol), sol.stats["num_steps"])
