@@ -211,6 +211,11 @@ class EndState(eqx.Module):
     num_steps: jax.Array
 
 
+def _end_of(sol):
+    """The :class:`EndState` of a diffrax solution (last saved state, status code, step count)."""
+    return EndState(sol.ys[-1], status_code(sol), sol.stats["num_steps"])
+
+
 def _panels_from_steps(sol, x0, x1, panels):
     """Panel edges placed on the solver's accepted steps: edge k at the fractional step index
     k·N/K (N accepted steps, K panels), linear within a step — so K > N splits steps evenly and
@@ -257,12 +262,12 @@ def integrate_with_history(rhs, x0, x1, y0, args, settings=DEFAULT, ts=None, pan
     if ts is None:
         return integrate_to_end(rhs, x0, x1, y0, args, settings, panels), None
     sol = integrate(rhs, x0, x1, y0, args, settings, saveat=diffrax.SaveAt(ts=ts))
-    return EndState(sol.ys[-1], status_code(sol), sol.stats["num_steps"]), sol.ys
+    return _end_of(sol), sol.ys
 
 
 def _solve_to_end(x0, x1, y0, args, rhs, settings):
     sol = integrate(rhs, x0, x1, y0, args, settings)
-    return EndState(sol.ys[-1], status_code(sol), sol.stats["num_steps"])
+    return _end_of(sol)
 
 
 @eqx.filter_custom_jvp
@@ -292,7 +297,7 @@ def _integrate_to_end_jvp(primals, tangents, *, rhs, settings, panels):
         out, t_out = _jvp_of(lambda *p: _solve_to_end(*p, rhs, forward), primals, tangents)
         return out, EndState(t_out.y1, None, None)
     sol = integrate(rhs, x0, x1, y0, args, settings, saveat=diffrax.SaveAt(t1=True, dense=True))
-    out = EndState(sol.ys[-1], status_code(sol), sol.stats["num_steps"])
+    out = _end_of(sol)
     nodes, h = _panels_from_steps(sol, x0, x1, panels)
     shape = jnp.shape(y0)
     n = int(np.prod(shape))
