@@ -169,27 +169,51 @@ def kinetic_decoupling(sigma_v, sigma_v_2, gamma, m, g, x_start, x_final, rtol=1
     def y_eq(T):
         return m * T / entropy(T) ** (2 / 3)
 
-    def rhs(u, z):
+    u_lo, u_hi = math.log(lo), math.log(hi)
+
+    def rates(u, z, slopes=False):
+        """The RHS's ingredients at (u, z) (with ``slopes``, also those of the Jacobian); u_χ clamped to
+        the tables' range, as bkdm's tables are (a trial Newton iterate of Radau may leave it: a spline
+        extrapolated there overflows)."""
         x = math.exp(u)
         T = m / x
         Y, y = math.exp(z[0]), math.exp(z[1])
         s = entropy(T)
-        t_chi = s ** (2 / 3) * y / m
-        u_chi = math.log(m / t_chi)
         ht = hubble_tilde(T)
-        sv_t, sv2_t = math.exp(l_sv(u)), math.exp(l_sv2(u))
-        sv_c, sv2_c = math.exp(l_sv(u_chi)), math.exp(l_sv2(u_chi))
-        yeq, Yeq = y_eq(T), yield_eq(m, g, T)
-        r = (Yeq / Y) ** 2
-        dlnY = s * Y / ht * (r * sv_t - sv_c)
-        dlny = (math.exp(l_gam(u)) / ht * (yeq / y - 1) + s * Y / ht * (sv_c - sv2_c)
-                + s * Y / ht * r * (yeq / y * sv2_t - sv_t)
-                + 2 * math.exp(one_minus_w(u_chi)) * hubble(T) / ht)
+        u_chi = math.log(m / (s ** (2 / 3) * y / m))
+        inside = u_lo <= u_chi <= u_hi
+        u_chi = min(max(u_chi, u_lo), u_hi)
+        out = dict(
+            a=s / ht, Y=Y, y_ratio=y_eq(T) / y, Yeq2_over_Y=yield_eq(m, g, T) ** 2 / Y,
+            sv_t=math.exp(l_sv(u)), sv2_t=math.exp(l_sv2(u)), gam=math.exp(l_gam(u)) / ht,
+            sv_c=math.exp(l_sv(u_chi)), sv2_c=math.exp(l_sv2(u_chi)),
+            hub=2 * math.exp(one_minus_w(u_chi)) * hubble(T) / ht)
+        if slopes:  # d/dz1 of the u_χ-dependent factors (∂u_χ/∂ ln y = −1; 0 where clamped)
+            out.update(dsv_c=-float(l_sv(u_chi, 1)) * inside, dsv2_c=-float(l_sv2(u_chi, 1)) * inside,
+                       dhub=-float(one_minus_w(u_chi, 1)) * inside)
+        return out
+
+    def rhs(u, z):
+        r = rates(u, z)
+        a, Y, q = r["a"], r["Y"], r["Yeq2_over_Y"]
+        dlnY = a * (q * r["sv_t"] - Y * r["sv_c"])
+        dlny = (r["gam"] * (r["y_ratio"] - 1) + a * Y * (r["sv_c"] - r["sv2_c"])
+                + a * q * (r["y_ratio"] * r["sv2_t"] - r["sv_t"]) + r["hub"])
         return [dlnY, dlny]
+
+    def jac(u, z):  # analytic: Y, y_eq/y and the u_χ-dependent rates are the only z-dependences
+        r = rates(u, z, slopes=True)
+        a, Y, q, yr = r["a"], r["Y"], r["Yeq2_over_Y"], r["y_ratio"]
+        sv_c, sv2_c = r["sv_c"], r["sv2_c"]
+        return [[-a * (q * r["sv_t"] + Y * sv_c), -a * Y * sv_c * r["dsv_c"]],
+                [a * Y * (sv_c - sv2_c) - a * q * (yr * r["sv2_t"] - r["sv_t"]),
+                 -r["gam"] * yr + a * Y * (sv_c * r["dsv_c"] - sv2_c * r["dsv2_c"])
+                 - a * q * yr * r["sv2_t"] + r["hub"] * r["dhub"]]]
 
     T0 = m / x_start
     z0 = [math.log(yield_eq(m, g, T0)), math.log(y_eq(T0))]
-    sol = solve_ivp(rhs, [math.log(x_start), math.log(x_final)], z0, method="Radau", rtol=rtol, atol=1e-12)
+    sol = solve_ivp(rhs, [math.log(x_start), math.log(x_final)], z0, method="Radau", rtol=rtol, atol=1e-12,
+                    jac=jac)
     Y = math.exp(sol.y[0, -1])
     T1 = m / x_final
     return OMEGA_H2_PER_MY * m * Y, Y, math.exp(sol.y[1, -1]) / y_eq(T1)
