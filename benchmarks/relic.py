@@ -366,7 +366,8 @@ def run(quick=False, points=None, repeat=None, cases=CASE_KEYS, with_reference=T
 
 # Kvaerno5 (the library default, rtol 1e-8 / atol 1e-6) against Rodas4 (bkdm.cosmo.rosenbrock,
 # I-controller) at three tolerances: accuracy w.r.t. the PRECISE Kvaerno5 solve at the representative
-# point and over the batch, steps, single-point time, vmapped throughput — same process, same points.
+# point and over the batch, steps, single-point time and forward-mode Jacobian (timed interleaved),
+# vmapped throughput — same process, same points.
 SOLVERS = (
     ("Kvaerno5 1e-8/1e-6 (DEFAULT)", slv.DEFAULT),
     ("Rodas4 1e-5", slv.SolverSettings(rtol=1e-5, atol=1e-5, method="rodas4", pcoeff=0.0, icoeff=1.0)),
@@ -379,18 +380,21 @@ def _solver_rows(case, points, repeat):
     precise = float(jax.jit(lambda p: case.solve(p, slv.PRECISE).omega_h2)(case.point))
     batch = batch_around(case, points)
     precise_b = np.asarray(jax.jit(jax.vmap(lambda p: case.solve(p, slv.PRECISE).omega_h2))(batch))
+    theta = jnp.asarray([float(getattr(case.point, n)) for n in case.grad])
     rows, base = [], None
     for name, settings in SOLVERS:
-        single = jax.jit(functools.partial(case.solve, s=settings))
-        timing, r = common.time_call(lambda p, f=single: f(p).omega_h2, case.point, repeat=repeat,
-                                     max_seconds=10.0)
-        steps = int(single(case.point).num_steps)
-        vb = jax.jit(jax.vmap(lambda p, f=single: f(p).omega_h2))
+        single = jax.jit(lambda p, s=settings: case.solve(p, s).omega_h2)
+        jac = jax.jit(jax.jacfwd(lambda t, s=settings: case.solve(with_theta(case, t), s).omega_h2))
+        steps = int(jax.jit(lambda p, s=settings: case.solve(p, s).num_steps)(case.point))
+        (timing, jtiming), (r, _) = common.time_interleaved([(single, (case.point,)), (jac, (theta,))],
+                                                            repeat=repeat, max_seconds=20.0)
+        vb = jax.jit(jax.vmap(lambda p, f=single: f(p)))
         vtiming, ob = common.time_call(vb, batch, repeat=3)
         base = base or timing.median
         rows.append(f"| {case.title} | {name} | {abs(float(r) / precise - 1):.1e} | "
                     f"{np.nanmax(np.abs(np.asarray(ob) / precise_b - 1)):.1e} | {steps} | "
-                    f"{common.fmt_time(timing.median)} | {points / vtiming.median:,.0f} pts/s | "
+                    f"{common.fmt_time(timing.median)} | {common.fmt_time(jtiming.median)} "
+                    f"({jtiming.median / timing.median:.2f}) | {points / vtiming.median:,.0f} pts/s | "
                     f"{base / timing.median:.2f}× |")
     return rows
 
@@ -398,8 +402,8 @@ def _solver_rows(case, points, repeat):
 def compare_solvers(cases=CASE_KEYS, points=200, repeat=20):
     """Markdown table of :data:`SOLVERS` on each case (see the comment above :data:`SOLVERS`)."""
     env = common.environment()
-    rows = ["| case | solver | error (point) | max error (batch) | steps | single point | vmapped | "
-            "single vs DEFAULT |", "|---|---|---|---|---|---|---|---|"]
+    rows = ["| case | solver | error (point) | max error (batch) | steps | single point | "
+            "jacfwd (/single) | vmapped | single vs DEFAULT |", "|---|---|---|---|---|---|---|---|---|"]
     for case in CASES:
         if case.key in cases:
             print(f"[solvers] {case.title} ...", flush=True)
