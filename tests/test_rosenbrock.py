@@ -94,24 +94,36 @@ def test_boltzmann_systems_agree_with_kvaerno_precise(name, solve, tol):
     assert float(ro.omega_h2) / float(kv.omega_h2) == pytest.approx(1.0, abs=tol), name
 
 
-def test_forward_mode_and_vmap_through_rodas4():
+def _alp_omega(theta, settings):
+    p = alp.Params.universal(m_a=theta[0], f_a=theta[1], c_q=1.0, c_sb_v=1.0, c_chi=1.0, m_chi=theta[2])
+    return alp.relic(p, settings).omega_h2
+
+
+_ALP_THETA = jnp.array([2.1, 1.5e8, 3e-3])
+
+
+@pytest.mark.slow  # ~4 min: three jacfwd compiles of the ALP freeze-in (Rodas4 and Kvaerno5 ForwardMode)
+def test_forward_mode_through_rodas4_on_the_alp_freeze_in():
     # d ln Ωh²/d ln θ (θ = m_a, f_a, m_χ) of the ALP freeze-in with Rodas4 (jacfwd, ForwardMode)
     # against Kvaerno5 PRECISE: measured ≤ 2e-6; tolerance 1e-4 (both are discrete derivatives of
-    # solves accurate to ~1e-7). vmap over two points equals the single-point solves to 1e-12.
-    def omega(theta, settings):
-        p = alp.Params.universal(m_a=theta[0], f_a=theta[1], c_q=1.0, c_sb_v=1.0, c_chi=1.0, m_chi=theta[2])
-        return alp.relic(p, settings).omega_h2
-
-    theta = jnp.array([2.1, 1.5e8, 3e-3])
+    # solves accurate to ~1e-7). The default suite checks Rodas4 forward mode against a closed form
+    # (tests/test_solver.py::test_rodas4_differentiates_through_its_steps).
+    theta = _ALP_THETA
     fwd = dataclasses.replace(RODAS, forward_mode=True)
-    g = jax.jit(jax.jacfwd(lambda t: omega(t, fwd)))(theta)
+    g = jax.jit(jax.jacfwd(lambda t: _alp_omega(t, fwd)))(theta)
     precise_fwd = dataclasses.replace(slv.PRECISE, forward_mode=True)
-    g_ref = jax.jit(jax.jacfwd(lambda t: omega(t, precise_fwd)))(theta)
-    val = float(omega(theta, slv.PRECISE))
+    g_ref = jax.jit(jax.jacfwd(lambda t: _alp_omega(t, precise_fwd)))(theta)
+    val = float(jax.jit(lambda t: _alp_omega(t, slv.PRECISE))(theta))
     np.testing.assert_allclose(np.asarray(g * theta / val), np.asarray(g_ref * theta / val), atol=1e-4)
-    pts = jnp.stack([theta, theta * jnp.array([1.2, 0.7, 1.5])])
-    batch = jax.jit(jax.vmap(lambda t: omega(t, RODAS)))(pts)
-    single = [float(jax.jit(lambda t: omega(t, RODAS))(t)) for t in pts]
+
+
+def test_vmap_through_rodas4_equals_single_solves():
+    # vmap over two ALP points equals the single-point Rodas4 solves to 1e-12 (same steps: the
+    # controller runs per lane; only summation order may differ).
+    pts = jnp.stack([_ALP_THETA, _ALP_THETA * jnp.array([1.2, 0.7, 1.5])])
+    batch = jax.jit(jax.vmap(lambda t: _alp_omega(t, RODAS)))(pts)
+    single_solve = jax.jit(lambda t: _alp_omega(t, RODAS))
+    single = [float(single_solve(t)) for t in pts]
     np.testing.assert_allclose(np.asarray(batch), single, rtol=1e-12)
 
 
