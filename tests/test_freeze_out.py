@@ -155,6 +155,20 @@ def test_tail_rules_against_scipy_quad(m, wave):
         assert value == pytest.approx(ref_value, rel=1e-6), rule
 
 
+def test_relativistic_freeze_out_is_a_failure_not_a_number():
+    # An s-wave with ⟨σv⟩ = 1e-18 GeV⁻² at m = 1 GeV decouples at x_f ≈ 1.1 (hot relic): the
+    # non-relativistic NBE "succeeded" there with an Ωh² that fell as ⟨σv⟩ fell (1e-18 → 1e-20:
+    # 9.3e4 → 9.0e2), the opposite of the hot-relic limit, where Y_∞ no longer depends on ⟨σv⟩.
+    # Now a status (NaN under jit), and SolverError naming the cause eagerly; x_f = 8 stays valid.
+    solve = jax.jit(lambda sv: fo.solve(s_wave, {"sv": sv}, 1.0, 2.0))
+    hot, cold = solve(1e-18), solve(1e-14)
+    assert float(hot.x_freeze_out) < fo.X_FREEZE_OUT_MIN < float(cold.x_freeze_out)
+    assert int(hot.status) == slv.STATUS_RELATIVISTIC_FREEZE_OUT and np.isnan(float(hot.omega_h2))
+    assert int(cold.status) == 0 and np.isfinite(float(cold.omega_h2))
+    with pytest.raises(slv.SolverError, match="relativistic: x_f = m/T_f < 3"):
+        slv.checked(hot.omega_h2, hot.status, "test")
+
+
 def test_tail_rule_is_validated():
     with pytest.raises(ValueError, match="tail"):
         fo.solve(s_wave, P, M, G, tail="spline")

@@ -44,6 +44,7 @@ _TAIL_PANEL_NODES = 32  # per panel: resolves the QCD step of g_*(T) (width 0.16
 _TAIL_SIGMA_V_NODES = 8  # per panel, rule "interpolated": Chebyshev nodes of ln⟨σv⟩
 TAIL_RULES = ("direct", "interpolated")
 TANGENT_PANELS = 32  # collocation panels of the derivative (solver.integrate_to_end)
+X_FREEZE_OUT_MIN = 3.0  # below, freeze-out is relativistic and this NBE does not apply (status ≠ 0)
 
 
 def _tail_rule():
@@ -67,7 +68,8 @@ _TAIL_V, _TAIL_W, _TAIL_V_SIGMA_V, _TAIL_LAGRANGE = _tail_rule()
 class FreezeOutResult(eqx.Module):
     """Result of :func:`solve`: Ωh², Y_∞ and diagnostics (arrays; batched under vmap).
 
-    ``status`` is 0 on success (otherwise a diffrax result code, see ``solver.result_message``);
+    ``status`` is 0 on success (otherwise a diffrax result code, or
+    ``solver.STATUS_RELATIVISTIC_FREEZE_OUT`` when x_f < 3; see ``solver.result_message``);
     ``x_history``/``yield_history`` hold Y(x) on a log grid from x_start to x_end when requested.
     """
 
@@ -224,7 +226,11 @@ def solve(sigma_v, params, m, g, settings=slv.DEFAULT, start_deviation=0.05, end
     table = tables.tabulate(lambda u: log_rate(jnp.exp(u), m, sigma_v, params),
                             jnp.log(x0), jnp.log(x_e), table_nodes)
     end, ys = slv.integrate_with_history(_rhs, x0, x_e, d0, (m, g, table), settings, ts, TANGENT_PANELS)
-    ok = end.status == 0
+    # x_f < 3: decoupling while relativistic, where this non-relativistic NBE gives a wrong number
+    # (e.g. an s-wave with ⟨σv⟩ = 1e-18 GeV⁻² at m = 1 GeV "succeeds" with x_f = 1.1, and a 100× smaller
+    # ⟨σv⟩ gives a 100× smaller Ωh²): reported as a failure, never returned as a value
+    status = jnp.where(x_f < X_FREEZE_OUT_MIN, slv.STATUS_RELATIVISTIC_FREEZE_OUT, end.status)
+    ok = status == 0
     d_end = end.y1
     y_end = jnp.exp(thermo.log_yield_eq(m, g, m / x_e) + d_end)
     tail = _tail_integral(x_e, m, sigma_v, params, x_final, rule=tail)
@@ -240,7 +246,7 @@ def solve(sigma_v, params, m, g, settings=slv.DEFAULT, start_deviation=0.05, end
         yield_end=y_end,
         tail_fraction=y_end * tail / (1.0 + y_end * tail),
         num_steps=end.num_steps,
-        status=end.status,
+        status=status,
     )
     if history:
         out["x_history"] = ts

@@ -162,12 +162,25 @@ def status_code(sol):
     return jnp.asarray(sol.result._value)
 
 
+# Status codes set by bkdm's systems themselves (above diffrax's RESULTS indices): code → (message, advice).
+STATUS_RELATIVISTIC_FREEZE_OUT = 100
+_BKDM_STATUS = {
+    STATUS_RELATIVISTIC_FREEZE_OUT: (
+        "freeze-out is relativistic: x_f = m/T_f < 3",
+        "The non-relativistic (Maxwell–Boltzmann) number-density equation does not apply to a particle that "
+        "decouples while relativistic (a hot relic); a larger annihilation rate (coupling) moves freeze-out "
+        "to x_f ≳ 10."),
+}
+
+
 def result_message(code):
-    """Human-readable message for a status code returned by :func:`status_code`."""
+    """Human-readable message for a status code returned by :func:`status_code` or set by a system."""
     code = int(code)
     messages = diffrax.RESULTS._index_to_message
     if code == 0:
         return "successful"
+    if code in _BKDM_STATUS:
+        return _BKDM_STATUS[code][0]
     if 0 < code < len(messages):
         return messages[code].split("\n")[0]
     return f"diffrax result code {code}"
@@ -187,9 +200,10 @@ def checked(value, status, what):
             first = int(codes[bad][0])
             reason = result_message(first) if first != 0 else "non-finite result"
             n = f"{int(bad.sum())} of {codes.size} points: " if codes.size > 1 else ""
-            raise SolverError(f"{what}: the Boltzmann solve failed ({n}{reason}). "
-                              "Try a larger SolverSettings(max_steps=...), or check that the "
-                              "parameters are inside the model's validity range.")
+            advice = _BKDM_STATUS[first][1] if first in _BKDM_STATUS else (
+                "Try a larger SolverSettings(max_steps=...), or check that the parameters are inside "
+                "the model's validity range.")
+            raise SolverError(f"{what}: the Boltzmann solve failed ({n}{reason}). {advice}")
     return value
 
 
