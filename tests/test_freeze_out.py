@@ -8,6 +8,7 @@ import pytest
 
 from bkdm.constants import M_PLANCK
 from bkdm.cosmo import freeze_out as fo
+from bkdm.cosmo import kinetic_decoupling as kd
 from bkdm.cosmo import reference as ref
 from bkdm.cosmo import solver as slv
 from bkdm.cosmo import thermo
@@ -167,6 +168,13 @@ def test_relativistic_freeze_out_is_a_failure_not_a_number():
     assert int(cold.status) == 0 and np.isfinite(float(cold.omega_h2))
     with pytest.raises(slv.SolverError, match="relativistic: x_f = m/T_f < 3"):
         slv.checked(hot.omega_h2, hot.status, "test")
+    # the coupled (Y, y) system of kinetic decoupling uses the same start search and the same rule
+    # (constant ⟨σv⟩ = ⟨σv⟩₂, fast elastic scattering γ = 1e3 GeV)
+    fast = lambda T, p: 1e3 + 0.0 * T  # noqa: E731
+    cbe = jax.jit(lambda sv: kd.solve(s_wave, s_wave, fast, {"sv": sv}, 1.0, 2.0))
+    hot, cold = cbe(1e-18), cbe(1e-14)
+    assert int(hot.status) == slv.STATUS_RELATIVISTIC_FREEZE_OUT and np.isnan(float(hot.omega_h2))
+    assert int(cold.status) == 0 and np.isfinite(float(cold.omega_h2))
 
 
 def test_tail_rule_is_validated():

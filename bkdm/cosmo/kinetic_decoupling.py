@@ -38,7 +38,8 @@ TANGENT_PANELS = 64  # collocation panels of the derivative (solver.integrate_to
 
 
 class KineticDecouplingResult(eqx.Module):
-    """Result of :func:`solve` (arrays; batched under vmap). ``status`` 0 = success."""
+    """Result of :func:`solve` (arrays; batched under vmap). ``status`` 0 = success (else a diffrax
+    result code, or ``solver.STATUS_RELATIVISTIC_FREEZE_OUT`` when chemical freeze-out is at x_f < 3)."""
 
     omega_h2: jax.Array
     yield_today: jax.Array
@@ -124,7 +125,7 @@ def solve(sigma_v, sigma_v_2, momentum_transfer, params, m, g, settings=slv.DEFA
     log_gamma = tabulate(momentum_transfer, 0.0, u1, table_nodes // 2)
     log_one_minus_w = tables.tabulate_hermite(
         lambda v: jnp.log1p(-averages.w_factor(m, m * jnp.exp(-v))), lo, hi, table_nodes // 2, table_slopes)
-    x_chem, d0, _ = freeze_out.start_point(_table_sigma_v, (log_sv, m), m, g)
+    x_chem, d0, x_f = freeze_out.start_point(_table_sigma_v, (log_sv, m), m, g)
     x0 = jnp.minimum(x_chem, _kinetic_start(x_chem, m, log_gamma))
     d0 = jnp.where(x0 < x_chem, freeze_out.quasi_static_deviation(x0, m, g, _table_sigma_v, (log_sv, m)), d0)
     u0 = jnp.log(x0)
@@ -136,7 +137,9 @@ def solve(sigma_v, sigma_v_2, momentum_transfer, params, m, g, settings=slv.DEFA
     ts = u0 + (u1 - u0) * jnp.linspace(0.0, 1.0, history) if history else None
     end, ys = slv.integrate_with_history(_rhs, u0, u1, jnp.stack([d0, phi0]), args, settings, ts,
                                          TANGENT_PANELS)
-    ok = end.status == 0
+    # chemical freeze-out at x_f < 3 is relativistic: outside the non-relativistic system (as freeze_out)
+    status = jnp.where(x_f < freeze_out.X_FREEZE_OUT_MIN, slv.STATUS_RELATIVISTIC_FREEZE_OUT, end.status)
+    ok = status == 0
     d_end, phi_end = end.y1[0], end.y1[1]
     y_today = jnp.where(ok, jnp.exp(thermo.log_yield_eq(m, g, m / x_final) + d_end), jnp.nan)
     out = dict(
@@ -146,7 +149,7 @@ def solve(sigma_v, sigma_v_2, momentum_transfer, params, m, g, settings=slv.DEFA
         x_final=jnp.asarray(x_final, dtype=jnp.float64),
         temperature_ratio_final=jnp.exp(phi_end),
         num_steps=end.num_steps,
-        status=end.status,
+        status=status,
     )
     if history:
         xs = jnp.exp(ts)
