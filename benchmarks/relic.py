@@ -383,12 +383,13 @@ def _solver_rows(case, points, repeat):
     theta = jnp.asarray([float(getattr(case.point, n)) for n in case.grad])
     rows, base = [], None
     for name, settings in SOLVERS:
-        single = jax.jit(lambda p, s=settings: case.solve(p, s).omega_h2)
+        solve = jax.jit(functools.partial(case.solve, s=settings))  # one compile: value, steps, vmap
+        single = lambda p, f=solve: f(p).omega_h2  # noqa: E731
         jac = jax.jit(jax.jacfwd(lambda t, s=settings: case.solve(with_theta(case, t), s).omega_h2))
-        steps = int(jax.jit(lambda p, s=settings: case.solve(p, s).num_steps)(case.point))
+        steps = int(solve(case.point).num_steps)
         (timing, jtiming), (r, _) = common.time_interleaved([(single, (case.point,)), (jac, (theta,))],
                                                             repeat=repeat, max_seconds=20.0)
-        vb = jax.jit(jax.vmap(lambda p, f=single: f(p)))
+        vb = jax.jit(jax.vmap(single))
         vtiming, ob = common.time_call(vb, batch, repeat=3)
         base = base or timing.median
         rows.append(f"| {case.title} | {name} | {abs(float(r) / precise - 1):.1e} | "
