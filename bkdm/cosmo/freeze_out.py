@@ -187,6 +187,14 @@ def _tail_integral(x_e, m, sigma_v, params, x_final=None, rule="direct"):
     return scale * jnp.sum(jnp.asarray(_TAIL_W) * f)
 
 
+def validity_status(x_f, solver_status):
+    """The solve's status, or ``solver.STATUS_RELATIVISTIC_FREEZE_OUT`` where the freeze-out estimate
+    x_f < 3: the particle decouples while relativistic, where the non-relativistic equations (this NBE
+    and the cBE of kinetic decoupling) give a wrong number — e.g. an s-wave with ⟨σv⟩ = 1e-18 GeV⁻² at
+    m = 1 GeV "succeeded" with x_f = 1.1, and a 100× smaller ⟨σv⟩ gave a 100× smaller Ωh²."""
+    return jnp.where(x_f < X_FREEZE_OUT_MIN, slv.STATUS_RELATIVISTIC_FREEZE_OUT, solver_status)
+
+
 def start_point(sigma_v, params, m, g, start_deviation=0.05):
     """(x_start, D_start, x_f): first x where D_qs > ``start_deviation``, the first-order quasi-static
     D there, and the freeze-out estimate x_f (D_qs = 1)."""
@@ -226,10 +234,7 @@ def solve(sigma_v, params, m, g, settings=slv.DEFAULT, start_deviation=0.05, end
     table = tables.tabulate(lambda u: log_rate(jnp.exp(u), m, sigma_v, params),
                             jnp.log(x0), jnp.log(x_e), table_nodes)
     end, ys = slv.integrate_with_history(_rhs, x0, x_e, d0, (m, g, table), settings, ts, TANGENT_PANELS)
-    # x_f < 3: decoupling while relativistic, where this non-relativistic NBE gives a wrong number
-    # (e.g. an s-wave with ⟨σv⟩ = 1e-18 GeV⁻² at m = 1 GeV "succeeds" with x_f = 1.1, and a 100× smaller
-    # ⟨σv⟩ gives a 100× smaller Ωh²): reported as a failure, never returned as a value
-    status = jnp.where(x_f < X_FREEZE_OUT_MIN, slv.STATUS_RELATIVISTIC_FREEZE_OUT, end.status)
+    status = validity_status(x_f, end.status)
     ok = status == 0
     d_end = end.y1
     y_end = jnp.exp(thermo.log_yield_eq(m, g, m / x_e) + d_end)

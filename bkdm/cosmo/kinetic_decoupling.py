@@ -137,8 +137,7 @@ def solve(sigma_v, sigma_v_2, momentum_transfer, params, m, g, settings=slv.DEFA
     ts = u0 + (u1 - u0) * jnp.linspace(0.0, 1.0, history) if history else None
     end, ys = slv.integrate_with_history(_rhs, u0, u1, jnp.stack([d0, phi0]), args, settings, ts,
                                          TANGENT_PANELS)
-    # chemical freeze-out at x_f < 3 is relativistic: outside the non-relativistic system (as freeze_out)
-    status = jnp.where(x_f < freeze_out.X_FREEZE_OUT_MIN, slv.STATUS_RELATIVISTIC_FREEZE_OUT, end.status)
+    status = freeze_out.validity_status(x_f, end.status)  # chemical freeze-out at x_f < 3: relativistic
     ok = status == 0
     d_end, phi_end = end.y1[0], end.y1[1]
     y_today = jnp.where(ok, jnp.exp(thermo.log_yield_eq(m, g, m / x_final) + d_end), jnp.nan)
