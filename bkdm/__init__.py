@@ -1,6 +1,7 @@
 """bkdm — a differentiable JAX engine for B⁺ → K⁺ + invisible and dark-matter relic density.
 
-Importing bkdm enables float64 in JAX (``jax_enable_x64``). Units everywhere: GeV (natural units
+Importing bkdm enables float64 in JAX (``jax_enable_x64``) and JAX's persistent compilation cache
+in a per-user folder (:mod:`bkdm.compile_cache`). Units everywhere: GeV (natural units
 ħ = c = k_B = 1) unless a docstring says otherwise. Physics lives in SPEC.md (shared/physics);
 every formula cites its section and the source paper's equation.
 """
@@ -16,6 +17,12 @@ os.environ.setdefault("EQX_ON_ERROR", "nan")
 import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
+
+# JAX's persistent compilation cache in bkdm's per-user cache folder (bkdm.compile_cache: only sets
+# the option; BKDM_NO_CACHE=1 switches it off, JAX_COMPILATION_CACHE_DIR or BKDM_CACHE_DIR moves it).
+from bkdm import compile_cache  # noqa: E402
+
+compile_cache.enable_jax_cache()
 
 __version__ = "0.1.0"
 
