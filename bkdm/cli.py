@@ -6,8 +6,10 @@
     bkdm scan  fits/alp_freeze_in.toml [--points N] [--plane m_a,f_a] [--out DIR] [--quick]
     bkdm plot  results/alp-freeze-in
 
-Input errors (bad fit file, unknown parameter, value outside the allowed range, failed relic solve)
-end with one line on stderr and exit code 2; set ``BKDM_DEBUG=1`` for the full traceback.
+Compiled programs are cached on disk across runs (``bkdm.compile_cache``; ``--no-cache`` or
+``BKDM_NO_CACHE=1`` switch it off). Input errors (bad fit file, unknown parameter, value outside the
+allowed range, failed relic solve) end with one line on stderr and exit code 2; set ``BKDM_DEBUG=1``
+for the full traceback.
 """
 
 import argparse
@@ -18,6 +20,7 @@ import shutil
 import sys
 import time
 import tomllib
+import types
 from pathlib import Path
 
 import numpy as np
@@ -125,13 +128,19 @@ def _print_table(title, values):
 
 
 def _relic(model, p, method=None, history=0):
-    """Jitted ``model.relic`` (the resonant-ALP ``method`` option passed through)."""
-    import jax
+    """Jitted ``model.relic`` (the resonant-ALP ``method`` option passed through), its trace and
+    compilation cached on disk (:mod:`bkdm.compile_cache`). Returns a namespace of the result's arrays."""
+    from bkdm import compile_cache
 
     kwargs = {"history": history}
     if method is not None:
         kwargs["method"] = method
-    return jax.jit(lambda q: model.relic(q, **kwargs))(p)
+
+    def relic(q):
+        r = model.relic(q, **kwargs)
+        return {f.name: getattr(r, f.name) for f in dataclasses.fields(r) if getattr(r, f.name) is not None}
+
+    return types.SimpleNamespace(**compile_cache.cached_jit(relic, f"cli-relic-{model.NAME}", kwargs)(p))
 
 
 def _relic_method(model, method):
@@ -169,8 +178,7 @@ def cmd_relic(args):
     elapsed = time.perf_counter() - t0
     _say(f"model {model.NAME}" + (f", method {method}" if method else ""))
     _print_parameters(model, p)
-    stats = {f.name: float(np.asarray(getattr(result, f.name))) for f in dataclasses.fields(result)
-             if getattr(result, f.name) is not None and np.ndim(getattr(result, f.name)) == 0}
+    stats = {name: float(np.asarray(value)) for name, value in vars(result).items() if np.ndim(value) == 0}
     _print_table("relic solve:", stats)
     _say(f"Omega h^2 = {omega:.6g}   (Planck: 0.120 ± 0.001; {elapsed:.1f} s incl. compilation)")
     if args.plot:
@@ -545,6 +553,9 @@ def build_parser():
         p = sub.add_parser(name, help=help_, description=help_, epilog=UNITS,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         p.set_defaults(func=func)
+        p.add_argument("--no-cache", action="store_true",
+                       help="do not read or write the compilation caches (bkdm.compile_cache; or set "
+                            "BKDM_NO_CACHE=1; folder: BKDM_CACHE_DIR, default ~/.cache/bkdm)")
         return p
 
     set_help = ("parameter value at the default benchmark point, repeatable; names as in the model's "
@@ -591,7 +602,11 @@ def build_parser():
 def main(argv=None):
     """Entry point of the ``bkdm`` script; returns the exit code (0 ok, 2 bad input)."""
     args = build_parser().parse_args(argv)
+    from bkdm import compile_cache
     from bkdm.cosmo.solver import SolverError
+
+    if args.no_cache:
+        compile_cache.disable()
 
     try:
         return args.func(args)

@@ -171,3 +171,24 @@ def test_cli_no_cache_flag_is_accepted():
     args = cli.build_parser().parse_args(["relic", "--model", "alp", "--no-cache"])
     assert args.no_cache
     assert not cli.build_parser().parse_args(["info", "--model", "alp"]).no_cache
+
+
+@pytest.mark.slow
+def test_cli_relic_second_process_reads_the_cache(tmp_path):
+    """Two `bkdm relic` processes on one cache folder: the second loads the exported solve (no new
+    entry) and prints the same numbers, digit for digit, as the first and as a run with --no-cache."""
+    env = {k: v for k, v in os.environ.items() if k not in ("JAX_COMPILATION_CACHE_DIR", "BKDM_NO_CACHE")}
+    env.update(BKDM_CACHE_DIR=str(tmp_path), PYTHONPATH=str(ROOT))
+
+    def relic(*extra):
+        out = subprocess.run([sys.executable, "-m", "bkdm.cli", "relic", "--model", "dark-photon", *extra],
+                             env=env, capture_output=True, text=True, check=True).stdout
+        return [line for line in out.splitlines() if " = " in line and "incl. compilation" not in line]
+
+    first = relic()
+    entries = sorted((tmp_path / "exported").glob("cli-relic-dark-photon-*.bin"))
+    assert len(entries) == 1 and any((tmp_path / "xla").iterdir())
+    stamp = entries[0].stat().st_mtime_ns
+    assert relic() == first
+    assert sorted((tmp_path / "exported").glob("*.bin")) == entries and entries[0].stat().st_mtime_ns == stamp
+    assert relic("--no-cache") == first
