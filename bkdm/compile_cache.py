@@ -39,6 +39,7 @@ from importlib import metadata
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 CACHE_DIR_ENV = "BKDM_CACHE_DIR"
@@ -149,13 +150,20 @@ def _avals(leaves):
     return [[list(np.shape(x)), str(jax.numpy.result_type(x))] for x in leaves]
 
 
+def artifact_key(name, record):
+    """The SHA-256 (hex) of an entry: bkdm's source fingerprint, the backend and settings
+    (:func:`source_fingerprint`, module docstring), ``name`` and ``record`` (JSON-serialisable)."""
+    full = {"fingerprint": source_fingerprint(), "environment": _environment(), "name": name,
+            "record": record}
+    return hashlib.sha256(json.dumps(full, sort_keys=True).encode()).hexdigest()
+
+
 def function_key(fn, name, options, treedef, leaves, arg_types=()):
-    """The SHA-256 (hex) that identifies a program: module docstring."""
-    record = {"fingerprint": source_fingerprint(), "environment": _environment(), "name": name,
-              "code": _code_identity(fn), "options": repr(options), "tree": str(treedef),
-              "avals": _avals(leaves),
-              "types": [f"{type(a).__module__}.{type(a).__qualname__}" for a in arg_types]}
-    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+    """The key of a :func:`cached_jit` program: :func:`artifact_key` of the function's code location,
+    options, argument structure, shapes and dtypes."""
+    return artifact_key(name, {"code": _code_identity(fn), "options": repr(options), "tree": str(treedef),
+                               "avals": _avals(leaves),
+                               "types": [f"{type(a).__module__}.{type(a).__qualname__}" for a in arg_types]})
 
 
 # ---------------------------------------------------------------------------------------- files
@@ -197,6 +205,22 @@ def write_entry(path, key, payload):
             os.unlink(tmp)
         except (OSError, UnboundLocalError):
             pass
+
+
+def load_artifact(name, record):
+    """The payload (bytes) stored under (``name``, ``record``) by :func:`store_artifact`, or None
+    (cache off, absent, or damaged)."""
+    if not enabled():
+        return None
+    key = artifact_key(name, record)
+    return read_entry(_entry_path(name, key), key)
+
+
+def store_artifact(name, record, payload):
+    """Store ``payload`` (bytes) under (``name``, ``record``); a no-op when the cache is off."""
+    if enabled():
+        key = artifact_key(name, record)
+        write_entry(_entry_path(name, key), key, bytes(payload))
 
 
 # ---------------------------------------------------------------------------------------- functions
@@ -268,3 +292,37 @@ def cached_jit(fn, name, options=None):
     into ``options``. Functions that ``jax.export`` cannot serialise (host callbacks) fall back to
     ``jax.jit``; so does everything when the cache is off."""
     return CachedFunction(fn, name, options)
+
+
+# ---------------------------------------------------------------------------------------- exported calls
+def batched_call(exported):
+    """A function of unbatched arguments that calls ``exported`` — a ``jax.export.Exported`` of a
+    function vmapped over a symbolic leading dimension — and that works under ``jax.vmap`` (any
+    nesting: the batch axes are flattened into the exported one). ``Exported.call`` has no batching
+    rule of its own; this gives it one (``jax.custom_batching.custom_vmap``)."""
+    def broadcast(args, in_batched, axis_size):
+        return [x if b else jnp.broadcast_to(x, (axis_size, *jnp.shape(x))) for x, b in zip(args, in_batched,
+                                                                                              strict=True)]
+
+    @jax.custom_batching.custom_vmap
+    def many(*args):  # every argument with the leading batch axis
+        return exported.call(*args)
+
+    @many.def_vmap
+    def _many_rule(axis_size, in_batched, *args):
+        args = broadcast(args, in_batched, axis_size)
+        a, n = args[0].shape[:2]
+        out = many(*(x.reshape(a * n, *x.shape[2:]) for x in args))
+        out = jax.tree_util.tree_map(lambda o: o.reshape(a, n, *o.shape[1:]), out)
+        return out, jax.tree_util.tree_map(lambda _: True, out)
+
+    @jax.custom_batching.custom_vmap
+    def one(*args):
+        return jax.tree_util.tree_map(lambda o: o[0], many(*(x[None] for x in args)))
+
+    @one.def_vmap
+    def _one_rule(axis_size, in_batched, *args):
+        out = many(*broadcast(args, in_batched, axis_size))
+        return out, jax.tree_util.tree_map(lambda _: True, out)
+
+    return one

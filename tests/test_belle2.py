@@ -274,3 +274,43 @@ def test_upper_limit_terms():
     assert g == pytest.approx(2 * 1e-5 * (1.2815516 / 3.7e-5) ** 2, rel=1e-6)
     with pytest.raises(ValueError, match="names"):
         constraints.twice_nll(model, p, names=("babar2013_combined",))
+
+
+def test_cached_likelihood_equals_the_pyhf_built_one(tmp_path, monkeypatch, raw_spec):
+    """Restored from bkdm.compile_cache, the likelihood is not rebuilt with pyhf and gives the same
+    −2 ln L, gradients (grad and jvp) and vmapped values as one built with the cache off, to round-off
+    (1e-12 relative: the same program, compiled for another batch size); any change of the workspace
+    is a different entry (it is built again)."""
+    import jax
+
+    from bkdm import compile_cache
+
+    monkeypatch.setenv(compile_cache.CACHE_DIR_ENV, str(tmp_path))
+    monkeypatch.delenv(compile_cache.NO_CACHE_ENV, raising=False)
+    Belle2Likelihood("hta")  # builds and stores
+    build = Belle2Likelihood._build
+
+    def no_build(self, spec):
+        raise AssertionError("rebuilt with pyhf")
+
+    monkeypatch.setattr(Belle2Likelihood, "_build", no_build)
+    restored = Belle2Likelihood("hta")
+    changed = copy.deepcopy(raw_spec)
+    changed["observations"][0]["data"][0] += 1.0
+    with pytest.raises(AssertionError, match="rebuilt"):
+        Belle2Likelihood("hta", spec=changed)
+    monkeypatch.setattr(Belle2Likelihood, "_build", build)
+    monkeypatch.setenv(compile_cache.NO_CACHE_ENV, "1")
+    reference = Belle2Likelihood("hta")
+
+    assert restored.parameter_names == reference.parameter_names
+    for name in ("init", "bounds", "fixed", "k_matrix", "sm_signal", "data"):
+        np.testing.assert_array_equal(getattr(restored, name), getattr(reference, name))
+    xs = jnp.stack([jnp.asarray(nontrivial_point(reference, seed)) for seed in (1, 2, 3)])
+    bs = jnp.stack([line_bins(), 2 * line_bins(), jnp.zeros_like(line_bins())])
+    def results(lk):
+        return jax.tree_util.tree_leaves((jax.vmap(lk.twice_nll)(xs, bs), lk.value_and_grad(xs[0], bs[0]),
+                                          jax.jvp(lambda b: lk.twice_nll(xs[1], b), (bs[0],), (bs[1],))[1]))
+
+    for got, want in zip(results(restored), results(reference), strict=True):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-12)

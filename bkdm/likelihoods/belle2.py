@@ -28,8 +28,10 @@ new-physics fit keep ``mu`` = 1 (SM signal) and let B_NP carry the new physics.
 import contextlib
 import copy
 import dataclasses
+import hashlib
 import io
 import json
+import logging
 from importlib import resources
 from pathlib import Path
 
@@ -40,6 +42,7 @@ import numpy as np
 import pyhf
 import scipy.optimize
 
+from bkdm import compile_cache
 from bkdm._validation import check_choice
 from bkdm.flavour import BELLE2_N_GEN_BINS, belle2_sm_bin_branching_fractions
 
@@ -72,10 +75,21 @@ SIGNAL_CHANNELS = (
     SignalChannel(CHANNEL_HTA, "sgn_1_had", "number_density_hta.csv", "bkdm_np_hta"),
 )
 POI = "mu"  # B(B⁺→K⁺νν̄)/4.97e-6 in the published model
+logger = logging.getLogger(__name__)
 
 
 def _data_file(name):
     return resources.files("bkdm.data").joinpath("belle2").joinpath(name)
+
+
+def _read_spec(source=None):
+    if isinstance(source, dict):
+        return copy.deepcopy(source)
+    path = _data_file("combined_likelihood.json") if source is None else Path(source)
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"Belle II likelihood file {path} is not valid JSON: {err}") from err
 
 
 def load_spec(source=None):
@@ -83,14 +97,7 @@ def load_spec(source=None):
 
     ``source``: None (shipped combined_likelihood.json), a path, or a dict.
     """
-    if isinstance(source, dict):
-        spec = copy.deepcopy(source)
-    else:
-        path = _data_file("combined_likelihood.json") if source is None else Path(source)
-        try:
-            spec = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise ValueError(f"Belle II likelihood file {path} is not valid JSON: {err}") from err
+    spec = _read_spec(source)
     validate_spec(spec)
     return spec
 
@@ -146,6 +153,89 @@ def _pyhf_backend(name):
             pyhf.set_backend(*previous)
 
 
+# ------------------------------------------------------------------------------ on-disk cache
+# What Belle2Likelihood keeps from pyhf (arrays; plus the parameter names and −2 ln L). A likelihood
+# restored from bkdm.compile_cache skips pyhf's schema validation, model construction, its JAX-backend
+# conversion and the trace (seconds), and evaluates −2 ln L through two exported programs.
+_STATE_ARRAYS = ("np_index", "k_matrix", "sm_signal", "nuisance_index", "init", "bounds", "fixed", "_order",
+                 "_data")
+_CACHE_NAME = "belle2-likelihood"
+
+
+def _sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def _cache_record(spec, channels):
+    """What a cached likelihood depends on besides bkdm's source (compile_cache.artifact_key): the
+    channel subset and the SHA-256 of the workspace (canonical JSON) and of the number-density files."""
+    return {"channels": channels,
+            "workspace_sha256": _sha256(json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()),
+            "number_density_sha256": {s.density_file: _sha256(_data_file(s.density_file).read_bytes())
+                                      for s in SIGNAL_CHANNELS}}
+
+
+def _exported_twice_nll(value, value_and_grad):
+    """−2 ln L(ν, B_NP) from two exported programs vmapped over a symbolic batch axis — the value and
+    the value with both gradients. Works under jit, vmap, grad and jvp (first derivatives: the JVP is
+    ∇·tangent from the exported gradient; higher orders raise an error)."""
+    value = compile_cache.batched_call(value)
+    value_and_grad = compile_cache.batched_call(value_and_grad)
+
+    @jax.custom_jvp
+    def twice_nll(nuisance_pars, b_np_bins):
+        return value(nuisance_pars, b_np_bins)
+
+    @twice_nll.defjvp
+    def _jvp(primals, tangents):
+        v, (g_nu, g_b) = value_and_grad(*primals)
+        return v, jnp.sum(g_nu * tangents[0]) + jnp.sum(g_b * tangents[1])
+
+    return twice_nll
+
+
+def _store_state(record, state):
+    """Export −2 ln L, write the state to the cache; returns the state with the exported −2 ln L (so a
+    fresh and a restored likelihood run the same programs)."""
+    from jax import export
+
+    (n,) = export.symbolic_shape("n")
+    specs = (jax.ShapeDtypeStruct((n, len(state["init"])), jnp.float64),
+             jax.ShapeDtypeStruct((n, BELLE2_N_GEN_BINS), jnp.float64))
+    f = state["twice_nll"]
+    value = export.export(jax.jit(jax.vmap(f)))(*specs)
+    value_and_grad = export.export(jax.jit(jax.vmap(jax.value_and_grad(f, argnums=(0, 1)))))(*specs)
+    arrays = {name: np.asarray(state[name]) for name in _STATE_ARRAYS}
+    arrays.update(parameter_names=np.asarray(state["parameter_names"], dtype=str),
+                  np_parameter_names=np.asarray(state["np_parameter_names"], dtype=str),
+                  value=np.frombuffer(value.serialize(), dtype=np.uint8),
+                  value_and_grad=np.frombuffer(value_and_grad.serialize(), dtype=np.uint8))
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    compile_cache.store_artifact(_CACHE_NAME, record, buffer.getvalue())
+    return {**state, "twice_nll": _exported_twice_nll(value, value_and_grad)}
+
+
+def _load_state(record):
+    """The cached state for ``record`` (module comment above), or None."""
+    from jax import export
+
+    payload = compile_cache.load_artifact(_CACHE_NAME, record)
+    if payload is None:
+        return None
+    try:
+        with np.load(io.BytesIO(payload), allow_pickle=False) as f:
+            state = {name: f[name] for name in _STATE_ARRAYS}
+            state["parameter_names"] = [str(n) for n in f["parameter_names"]]
+            state["np_parameter_names"] = [str(n) for n in f["np_parameter_names"]]
+            exported = [export.deserialize(bytearray(f[k].tobytes())) for k in ("value", "value_and_grad")]
+    except Exception as err:  # noqa: BLE001 - a damaged entry is rebuilt (read_entry checks a SHA-256 first)
+        logger.warning("bkdm cache: ignoring a Belle II likelihood entry (%s)", err)
+        return None
+    state["twice_nll"] = _exported_twice_nll(*exported)
+    return state
+
+
 @dataclasses.dataclass(frozen=True)
 class FitResult:
     """Minimum of −2 ln L over the free nuisance parameters (``pars`` is the full nuisance vector)."""
@@ -167,57 +257,109 @@ class Belle2Likelihood:
     fractions per generator bin (zeros = published model). ``value_and_grad(nuisance_pars,
     b_np_bins)`` returns (−2 ln L, (∂/∂nuisance, ∂/∂B_NP)), jitted.
 
-    Cost: construction spends a few seconds in pyhf's JAX-backend set-up (eager array ops) and
-    traces pyhf's logpdf once; afterwards one value+gradient evaluation takes ~0.3 ms on a CPU core.
+    Cost: a first construction spends seconds in pyhf (schema validation, model, JAX-backend set-up
+    with eager array ops, one trace of the logpdf); afterwards one value+gradient evaluation takes
+    ~0.3 ms on a CPU core. With :mod:`bkdm.compile_cache` on (the default) the result — parameter
+    arrays and names, and −2 ln L exported (``jax.export``) as a value program and a value+gradient
+    program over a symbolic batch axis — is stored keyed by the SHA-256 of the workspace and of the
+    number-density files (and bkdm's source), and a later construction restores it in a fraction of a
+    second without pyhf; ``model``/``workspace`` (pyhf objects, for plots and the NumPy reference) are
+    then built on first use. Both paths run the exported programs, which support jit, vmap (any
+    nesting), grad and jvp to first order; with the cache off −2 ln L is the traced pyhf function itself.
     """
 
     def __init__(self, channels="combined", spec=None):
         check_choice("channels", channels, SUBSETS)
-        spec = load_spec(spec)
-        for ch in spec["channels"]:
-            for sig in SIGNAL_CHANNELS:
-                if ch["name"] == sig.channel:
-                    sample = next(s for s in ch["samples"] if s["name"] == sig.sample)
-                    sample["modifiers"].append({"name": sig.shapefactor, "type": "shapefactor", "data": None})
-        workspace = pyhf.Workspace(spec)
-        drop = [name for name in SUBSETS["combined"] if name not in SUBSETS[channels]]
-        if drop:
-            workspace = workspace.prune(channels=drop)
+        spec = _read_spec(spec)
         self.channels = channels
-        self.workspace = workspace
-        with _pyhf_backend("numpy"):
-            self.model = workspace.model()
-            self.data = np.asarray(workspace.data(self.model), dtype=np.float64)
-        config = self.model.config
-
-        # physics-driven parameters: the shapefactors, in the order of the rows of k_ij
         self.signal_channels = tuple(s for s in SIGNAL_CHANNELS if s.channel in SUBSETS[channels])
+        self._spec = spec
+        self._workspace = self._model = None
+        record = _cache_record(spec, channels)
+        state = _load_state(record)
+        if state is None:
+            validate_spec(spec)
+            state = self._build(spec)
+            if compile_cache.enabled():
+                state = _store_state(record, state)
+        for name in _STATE_ARRAYS:
+            setattr(self, name, state[name])
+        self.parameter_names = tuple(state["parameter_names"])
+        self.np_parameter_names = tuple(state["np_parameter_names"])
+        self.poi_index = self.parameter_names.index(POI)
+        self._twice_nll_impl = state["twice_nll"]
+        self.twice_nll = jax.jit(self._twice_nll)
+        self.value_and_grad = jax.jit(jax.value_and_grad(self._twice_nll, argnums=(0, 1)))
+
+    def _build(self, spec):
+        """The likelihood from the workspace with pyhf (module docstring): the state arrays and −2 ln L
+        as a plain JAX function of (nuisance parameters, B_NP bins) traced from pyhf's JAX backend."""
+        state = {}
+        config = self.model.config
+        # physics-driven parameters: the shapefactors, in the order of the rows of k_ij
         np_index, k_rows, nominal = [], [], []
         for sig in self.signal_channels:
             sl = config.par_slice(sig.shapefactor)
             np_index.extend(range(sl.start, sl.stop))
             k_rows.append(events_per_unit_br(sig.channel))
             nominal.extend(self._nominal_signal(spec, sig))
-        self.np_index = np.asarray(np_index)
-        self.k_matrix = np.concatenate(k_rows)  # events per unit BR, (n_signal_bins, 100)
-        self.sm_signal = np.asarray(nominal)  # ν_i^SM (μ = 1 template) [events]
-
+        state["np_index"] = np.asarray(np_index)
+        state["k_matrix"] = np.concatenate(k_rows)  # events per unit BR, (n_signal_bins, 100)
+        state["sm_signal"] = np.asarray(nominal, dtype=np.float64)  # ν_i^SM (μ = 1 template) [events]
+        state["_data"] = self.data
         all_names = config.par_names
-        self.nuisance_index = np.asarray([i for i in range(config.npars) if i not in set(np_index)])
-        self.parameter_names = tuple(all_names[i] for i in self.nuisance_index)
-        self.np_parameter_names = tuple(all_names[i] for i in self.np_index)
-        self.init = np.asarray(config.suggested_init(), dtype=np.float64)[self.nuisance_index]
-        self.bounds = np.asarray(config.suggested_bounds(), dtype=np.float64)[self.nuisance_index]
-        self.fixed = np.asarray(config.suggested_fixed(), dtype=bool)[self.nuisance_index]
-        self.poi_index = self.parameter_names.index(POI)
-        self._order = np.argsort(np.concatenate([self.nuisance_index, self.np_index]))
+        nuisance_index = np.asarray([i for i in range(config.npars) if i not in set(np_index)])
+        state["nuisance_index"] = nuisance_index
+        state["parameter_names"] = tuple(all_names[i] for i in nuisance_index)
+        state["np_parameter_names"] = tuple(all_names[i] for i in np_index)
+        state["init"] = np.asarray(config.suggested_init(), dtype=np.float64)[nuisance_index]
+        state["bounds"] = np.asarray(config.suggested_bounds(), dtype=np.float64)[nuisance_index]
+        state["fixed"] = np.asarray(config.suggested_fixed(), dtype=bool)[nuisance_index]
+        state["_order"] = np.argsort(np.concatenate([nuisance_index, np_index]))
+        for name in _STATE_ARRAYS:
+            setattr(self, name, state[name])
         # Trace pyhf's JAX-backend logpdf once; afterwards −2 ln L is a plain JAX function that no
         # longer depends on pyhf's global backend (so later jit/grad/vmap never re-enter pyhf).
         with _pyhf_backend("jax"):
-            jaxpr = jax.make_jaxpr(self._pyhf_twice_nll)(jnp.asarray(self.init), jnp.zeros(BELLE2_N_GEN_BINS))
-        self._twice_nll_jaxpr = jax.extend.core.jaxpr_as_fun(jaxpr)
-        self.twice_nll = jax.jit(self._twice_nll)
-        self.value_and_grad = jax.jit(jax.value_and_grad(self._twice_nll, argnums=(0, 1)))
+            jaxpr = jax.make_jaxpr(self._pyhf_twice_nll)(jnp.asarray(state["init"]),
+                                                         jnp.zeros(BELLE2_N_GEN_BINS))
+        twice_nll = jax.extend.core.jaxpr_as_fun(jaxpr)
+        state["twice_nll"] = lambda *args: twice_nll(*args)[0]
+        return state
+
+    # ----------------------------------------------------------------------------------- pyhf
+    @property
+    def workspace(self):
+        """The pyhf workspace with bkdm's shapefactors added (built on first use)."""
+        if self._workspace is None:
+            spec = copy.deepcopy(self._spec)
+            for ch in spec["channels"]:
+                for sig in SIGNAL_CHANNELS:
+                    if ch["name"] == sig.channel:
+                        sample = next(s for s in ch["samples"] if s["name"] == sig.sample)
+                        sample["modifiers"].append({"name": sig.shapefactor, "type": "shapefactor",
+                                                    "data": None})
+            workspace = pyhf.Workspace(spec)
+            drop = [name for name in SUBSETS["combined"] if name not in SUBSETS[self.channels]]
+            self._workspace = workspace.prune(channels=drop) if drop else workspace
+        return self._workspace
+
+    @property
+    def model(self):
+        """The pyhf model (NumPy backend; built on first use — a likelihood restored from the cache
+        evaluates −2 ln L without it)."""
+        if self._model is None:
+            with _pyhf_backend("numpy"):
+                self._model = self.workspace.model()
+        return self._model
+
+    @property
+    def data(self):
+        """Observed main + auxiliary data of the workspace (pyhf's order)."""
+        if "_data" not in self.__dict__:
+            with _pyhf_backend("numpy"):
+                self._data = np.asarray(self.workspace.data(self.model), dtype=np.float64)
+        return self._data
 
     @staticmethod
     def _nominal_signal(spec, sig):
@@ -241,7 +383,7 @@ class Belle2Likelihood:
 
     def _twice_nll(self, nuisance_pars, b_np_bins):
         args = (jnp.asarray(nuisance_pars, dtype=jnp.float64), jnp.asarray(b_np_bins, dtype=jnp.float64))
-        return self._twice_nll_jaxpr(*args)[0]
+        return self._twice_nll_impl(*args)
 
     def twice_nll_numpy(self, nuisance_pars, b_np_bins):
         """Same −2 ln L evaluated with pyhf's NumPy backend (reference; not differentiable)."""
