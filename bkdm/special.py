@@ -11,6 +11,9 @@ Method
 * z > 2: Chebyshev expansion of √z e^z K_ν(z) in t = 4/z − 1 ∈ (−1, 1] (26 terms; coefficients
   from ``tools/gen_bessel_coeffs.py``, mpmath at 50 digits).
 * K_2 from the recurrence K_2 = K_0 + (2/z) K_1 (all terms positive: no cancellation).
+* Evaluation: both series (and the Chebyshev expansion converted to a polynomial in t) as one
+  contraction of a power basis with a coefficient matrix, K_0 and K_1 together (:func:`k01e`, jitted),
+  which keeps the traced programs that call it small.
 
 Derivatives are exact, by ``jax.custom_jvp`` and the recurrences
 K_0' = −K_1, K_1' = −K_0 − K_1/z, so d(k0e)/dz = k0e − k1e, d(k1e)/dz = k1e − k0e − k1e/z.
@@ -22,6 +25,7 @@ quantities (x² K_2(x) = x² k2e(x) e^{−x}) to avoid the underflow of K_ν bey
 import jax
 import jax.numpy as jnp
 import numpy as np
+from numpy.polynomial import chebyshev
 
 from bkdm.constants import EULER_GAMMA
 
@@ -97,32 +101,27 @@ _C_K1 = (_PSI[:_N_SERIES] + _PSI[1 : _N_SERIES + 1]) / (_fact[:_N_SERIES] * _fac
 _Z_SWITCH = 2.0
 
 
-def _poly(coeffs, u):
-    """Horner evaluation of Σ c_k u^k (coefficients lowest order first)."""
-    acc = jnp.zeros_like(u) + coeffs[-1]
-    for c in coeffs[-2::-1]:
-        acc = acc * u + c
-    return acc
+# The same series as matrices over a power basis (one contraction each instead of an unrolled chain of
+# Horner/Clenshaw steps: a Bessel evaluation is ~40 array operations, not ~300, which keeps the traced
+# and compiled programs of the rate integrals small; benchmarks/compile_time.py).
+_SERIES = np.stack([_C_I0, _C_I1, _C_K0, _C_K1], axis=1)  # (16, 4): I0, I1/(z/2), K0 and K1 series in u
+# √z e^z K_ν(z) as a polynomial in t: the Chebyshev expansion converted to monomials (well conditioned
+# on |t| ≤ 1: Σ|a_j| ≤ 1.25 and 1.47 against values ≥ 1.2 and 1.36)
+_LARGE = np.stack([chebyshev.cheb2poly(_CHEB_K0E), chebyshev.cheb2poly(_CHEB_K1E)], axis=1)  # (26, 2)
+_BLOCK = 4
 
 
-def _clenshaw(coeffs, t):
-    """Σ c_k T_k(t) by Clenshaw's recurrence."""
-    b1 = jnp.zeros_like(t)
-    b2 = jnp.zeros_like(t)
-    for c in coeffs[:0:-1]:
-        b1, b2 = 2.0 * t * b1 - b2 + c, b1
-    return t * b1 - b2 + coeffs[0]
-
-
-def _small_k0_k1(z):
-    """Unscaled K_0, K_1 from the ascending series (valid and accurate for 0 < z ≤ 2)."""
-    u = 0.25 * z * z
-    logh = jnp.log(0.5 * z)
-    i0 = _poly(_C_I0, u)
-    i1 = 0.5 * z * _poly(_C_I1, u)
-    k0 = -(logh + EULER_GAMMA) * i0 + _poly(_C_K0, u)
-    k1 = 1.0 / z + logh * i1 - 0.25 * z * _poly(_C_K1, u)
-    return k0, k1
+def _powers(u, n):
+    """[1, u, …, u^(n−1)] along a new last axis, as products (u^(4j) · u^i, i < 4): each power carries
+    at most a few roundings, and the whole basis is ~15 array operations whatever n."""
+    u2 = u * u
+    low = jnp.stack([jnp.ones_like(u), u, u2, u2 * u], axis=-1)
+    u4 = u2 * u2
+    high = [jnp.ones_like(u), u4]
+    while len(high) * _BLOCK < n:
+        high.append(high[-1] * u4)
+    basis = jnp.stack(high, axis=-1)[..., :, None] * low[..., None, :]
+    return basis.reshape(*u.shape, -1)[..., :n]
 
 
 def _scaled_k0_k1(z):
@@ -131,46 +130,52 @@ def _scaled_k0_k1(z):
     small = z <= _Z_SWITCH
     zs = jnp.where(small, z, 1.0)
     zl = jnp.where(small, 4.0, z)
-    k0s, k1s = _small_k0_k1(zs)
+    # z ≤ 2: ascending series in u = z²/4
+    u = 0.25 * zs * zs
+    i0, i1, s0, s1 = jnp.moveaxis(_powers(u, _N_SERIES) @ jnp.asarray(_SERIES), -1, 0)
+    logh = jnp.log(0.5 * zs)
     ez = jnp.exp(zs)
+    k0s = (-(logh + EULER_GAMMA) * i0 + s0) * ez
+    k1s = (1.0 / zs + logh * 0.5 * zs * i1 - 0.25 * zs * s1) * ez
+    # z > 2: Chebyshev expansion in t = 4/z − 1
     t = 4.0 / zl - 1.0
+    c0, c1 = jnp.moveaxis(_powers(t, _LARGE.shape[0]) @ jnp.asarray(_LARGE), -1, 0)
     rs = jax.lax.rsqrt(zl)
-    k0l = _clenshaw(_CHEB_K0E, t) * rs
-    k1l = _clenshaw(_CHEB_K1E, t) * rs
-    return jnp.where(small, k0s * ez, k0l), jnp.where(small, k1s * ez, k1l)
+    return jnp.where(small, k0s, c0 * rs), jnp.where(small, k1s, c1 * rs)
 
 
 @jax.custom_jvp
+@jax.jit
+def k01e(z):
+    """(K_0(z)·e^z, K_1(z)·e^z), z > 0 (real): both exponentially scaled Bessel functions from one
+    evaluation. Jitted, so that its many call sites in the rate integrals trace it once per shape."""
+    return _scaled_k0_k1(z)
+
+
+@k01e.defjvp
+def _k01e_jvp(primals, tangents):
+    (z,), (dz,) = primals, tangents
+    a, b = k01e(z)
+    return (a, b), ((a - b) * dz, (b - a - b / z) * dz)
+
+
 def k0e(z):
     """Exponentially scaled modified Bessel function K_0(z)·e^z, z > 0 (real)."""
-    return _scaled_k0_k1(z)[0]
+    return k01e(z)[0]
 
 
-@jax.custom_jvp
 def k1e(z):
     """Exponentially scaled modified Bessel function K_1(z)·e^z, z > 0 (real)."""
-    return _scaled_k0_k1(z)[1]
-
-
-@k0e.defjvp
-def _k0e_jvp(primals, tangents):
-    (z,), (dz,) = primals, tangents
-    a, b = k0e(z), k1e(z)
-    return a, (a - b) * dz
-
-
-@k1e.defjvp
-def _k1e_jvp(primals, tangents):
-    (z,), (dz,) = primals, tangents
-    a, b = k0e(z), k1e(z)
-    return b, (b - a - b / z) * dz
+    return k01e(z)[1]
 
 
 def k2e(z):
     """Exponentially scaled modified Bessel function K_2(z)·e^z = k0e(z) + (2/z) k1e(z), z > 0."""
-    return k0e(z) + 2.0 * k1e(z) / z
+    a, b = k01e(z)
+    return a + 2.0 * b / z
 
 
 def bessel_k1_over_k2(z):
     """Ratio K_1(z)/K_2(z) (time-dilation factor of ⟨Γ⟩, SPEC §3.3 [C] (24)); no underflow."""
-    return k1e(z) / k2e(z)
+    a, b = k01e(z)
+    return b / (a + 2.0 * b / z)
