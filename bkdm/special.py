@@ -11,9 +11,9 @@ Method
 * z > 2: Chebyshev expansion of √z e^z K_ν(z) in t = 4/z − 1 ∈ (−1, 1] (26 terms; coefficients
   from ``tools/gen_bessel_coeffs.py``, mpmath at 50 digits).
 * K_2 from the recurrence K_2 = K_0 + (2/z) K_1 (all terms positive: no cancellation).
-* Evaluation: both series (and the Chebyshev expansion converted to a polynomial in t) as one
-  contraction of a power basis with a coefficient matrix, K_0 and K_1 together (:func:`k01e`, jitted),
-  which keeps the traced programs that call it small.
+* Evaluation: the four series and the Chebyshev expansions (converted to polynomials in t) by one
+  Horner recurrence on a trailing axis, K_0 and K_1 together (:func:`k01e`, jitted): small traced
+  programs that XLA fuses into one kernel per call site.
 
 Derivatives are exact, by ``jax.custom_jvp`` and the recurrences
 K_0' = −K_1, K_1' = −K_0 − K_1/z, so d(k0e)/dz = k0e − k1e, d(k1e)/dz = k1e − k0e − k1e/z.
@@ -101,27 +101,17 @@ _C_K1 = (_PSI[:_N_SERIES] + _PSI[1 : _N_SERIES + 1]) / (_fact[:_N_SERIES] * _fac
 _Z_SWITCH = 2.0
 
 
-# The same series as matrices over a power basis (one contraction each instead of an unrolled chain of
-# Horner/Clenshaw steps: a Bessel evaluation is ~40 array operations, not ~300, which keeps the traced
-# and compiled programs of the rate integrals small; benchmarks/compile_time.py).
-_SERIES = np.stack([_C_I0, _C_I1, _C_K0, _C_K1], axis=1)  # (16, 4): I0, I1/(z/2), K0 and K1 series in u
-# √z e^z K_ν(z) as a polynomial in t: the Chebyshev expansion converted to monomials (well conditioned
-# on |t| ≤ 1: Σ|a_j| ≤ 1.25 and 1.47 against values ≥ 1.2 and 1.36)
-_LARGE = np.stack([chebyshev.cheb2poly(_CHEB_K0E), chebyshev.cheb2poly(_CHEB_K1E)], axis=1)  # (26, 2)
-_BLOCK = 4
-
-
-def _powers(u, n):
-    """[1, u, …, u^(n−1)] along a new last axis, as products (u^(4j) · u^i, i < 4): each power carries
-    at most a few roundings, and the whole basis is ~15 array operations whatever n."""
-    u2 = u * u
-    low = jnp.stack([jnp.ones_like(u), u, u2, u2 * u], axis=-1)
-    u4 = u2 * u2
-    high = [jnp.ones_like(u), u4]
-    while len(high) * _BLOCK < n:
-        high.append(high[-1] * u4)
-    basis = jnp.stack(high, axis=-1)[..., :, None] * low[..., None, :]
-    return basis.reshape(*u.shape, -1)[..., :n]
+# Both expansions as one Horner recurrence on a trailing axis of six polynomials (lowest order first):
+# the I0, I1/(z/2), K0 and K1 series in u = z²/4 (16 terms, zero-padded) and √z e^z K_ν(z) (ν = 0, 1) as
+# polynomials in t = 4/z − 1 (the Chebyshev expansions converted to monomials: well conditioned on
+# |t| ≤ 1, Σ|a_j| ≤ 1.25 and 1.47 against values ≥ 1.2 and 1.36). 26 steps of one multiply-add on
+# (…, 6) arrays: ~60 array operations per evaluation instead of ~300, all elementwise, so that XLA
+# fuses them into one kernel (benchmarks/compile_time.py).
+_N_LARGE = len(_CHEB_K0E)
+_COEFFS = np.zeros((_N_LARGE, 6))
+_COEFFS[:_N_SERIES, :4] = np.stack([_C_I0, _C_I1, _C_K0, _C_K1], axis=1)
+_COEFFS[:, 4:] = np.stack([chebyshev.cheb2poly(_CHEB_K0E), chebyshev.cheb2poly(_CHEB_K1E)], axis=1)
+_IS_SERIES = np.array([True, True, True, True, False, False])
 
 
 def _scaled_k0_k1(z):
@@ -130,16 +120,17 @@ def _scaled_k0_k1(z):
     small = z <= _Z_SWITCH
     zs = jnp.where(small, z, 1.0)
     zl = jnp.where(small, 4.0, z)
-    # z ≤ 2: ascending series in u = z²/4
-    u = 0.25 * zs * zs
-    i0, i1, s0, s1 = jnp.moveaxis(_powers(u, _N_SERIES) @ jnp.asarray(_SERIES), -1, 0)
+    u = 0.25 * zs * zs  # z ≤ 2: ascending series in u
+    t = 4.0 / zl - 1.0  # z > 2: expansion in t
+    x = jnp.where(_IS_SERIES, u[..., None], t[..., None])
+    acc = jnp.zeros_like(x) + _COEFFS[-1]
+    for c in _COEFFS[-2::-1]:
+        acc = acc * x + c
+    i0, i1, s0, s1, c0, c1 = (acc[..., i] for i in range(6))
     logh = jnp.log(0.5 * zs)
     ez = jnp.exp(zs)
     k0s = (-(logh + EULER_GAMMA) * i0 + s0) * ez
     k1s = (1.0 / zs + logh * 0.5 * zs * i1 - 0.25 * zs * s1) * ez
-    # z > 2: Chebyshev expansion in t = 4/z − 1
-    t = 4.0 / zl - 1.0
-    c0, c1 = jnp.moveaxis(_powers(t, _LARGE.shape[0]) @ jnp.asarray(_LARGE), -1, 0)
     rs = jax.lax.rsqrt(zl)
     return jnp.where(small, k0s, c0 * rs), jnp.where(small, k1s, c1 * rs)
 
