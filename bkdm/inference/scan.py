@@ -31,9 +31,13 @@ Multi-host: chunk k is evaluated by process ``k % jax.process_count()`` (``jax.p
 every process writes its chunks to the shared ``out_dir`` and the result is assembled from disk after
 a barrier. :func:`initialize_distributed` calls ``jax.distributed.initialize()`` (cluster settings
 from the environment: ``JAX_COORDINATOR_ADDRESS``/``JAX_NUM_PROCESSES``/``JAX_PROCESS_ID`` or SLURM,
-Open MPI…) only if the environment variable ``BKDM_JAX_DISTRIBUTED=1`` is set; it must run before
-any JAX computation, so a driver (the CLI) calls it first thing. Without that variable a scan is
-single-process.
+Open MPI…; :mod:`bkdm.inference.distributed`) only if the environment variable
+``BKDM_JAX_DISTRIBUTED=1`` is set; it must run before any JAX computation, so a driver (the CLI)
+calls it first thing. Without that variable a scan is single-process. Before any point is evaluated
+the processes compare their fit hash and point set and stop with an error naming both if they differ
+(``distributed.check_same_scan``). A job killed mid-way (one process or all) is restarted as a whole
+with the same arguments and resumes from the chunks on disk. Tested with 2 and 3 processes on one
+machine (tests/test_distributed.py); launch recipes in docs/scale-out.md.
 
 Output (``out_dir``): ``chunk_00000.npz``, … (arrays ``index`` — global point indices —, ``theta``,
 ``status`` and one per observable; each written to a temporary file and renamed, so a chunk on disk
@@ -57,21 +61,22 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
 
+from bkdm.inference import distributed
+
 MODES = ("grid", "random")
 MODEL_OBSERVABLES = ("mediator_mass", "dm_mass", "total_width", "br_b_to_k", "br_b_to_kstar",
                      "invisible_fraction", "br_b_to_k_invisible")
 DEFAULT_OBSERVABLES = ("omega_h2", "br_b_to_k_invisible", "twice_nll")
 MANIFEST = "manifest.json"
-DISTRIBUTED_ENV = "BKDM_JAX_DISTRIBUTED"
+DISTRIBUTED_ENV = distributed.DISTRIBUTED_ENV
 NORMAL_GRID_HALF_WIDTH = 3.0  # grid over mean ± 3σ for a normal prior without a range
 
 
 def initialize_distributed():
-    """``jax.distributed.initialize()`` if ``BKDM_JAX_DISTRIBUTED=1`` and not yet initialised
-    (module docstring); call it before any JAX computation. Returns True if JAX is distributed."""
-    if os.environ.get(DISTRIBUTED_ENV) == "1" and not jax.distributed.is_initialized():
-        jax.distributed.initialize()
-    return jax.distributed.is_initialized()
+    """:func:`bkdm.inference.distributed.initialize`: ``jax.distributed.initialize()`` if
+    ``BKDM_JAX_DISTRIBUTED=1`` (module docstring); call it before any JAX computation. Returns True if
+    JAX is distributed."""
+    return distributed.initialize()
 
 
 # ------------------------------------------------------------------------------------------- points
@@ -286,6 +291,8 @@ def scan(joint, points=2500, mode="grid", observables=DEFAULT_OBSERVABLES, chunk
         raise ValueError("a multi-process scan needs out_dir (a directory shared by all processes)")
 
     theta = scan_points(joint, int(points), mode, seed)
+    if n_process > 1:
+        distributed.check_same_scan(joint.spec, theta, chunk, observables, nuisances)
     total = theta.shape[0]
     n_chunks = math.ceil(total / chunk)
     manifest = {"fit": joint.spec.name, "model": joint.spec.model_name, "mode": mode,
