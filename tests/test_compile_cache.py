@@ -192,3 +192,52 @@ def test_cli_relic_second_process_reads_the_cache(tmp_path):
     assert relic() == first
     assert sorted((tmp_path / "exported").glob("*.bin")) == entries and entries[0].stat().st_mtime_ns == stamp
     assert relic("--no-cache") == first
+
+
+DARK_PHOTON_KSTAR_FIT = """
+[fit]
+name = "cache-test"
+model = "dark-photon"
+[free.m_x]
+prior = "uniform"
+range = [1.0, 4.6]
+[free.delta]
+prior = "log-uniform"
+range = [1e-4, 1e-1]
+[fixed]
+epsilon = 1e-3
+alpha_x = 2.33e-3
+m_psi = 0.3
+m_hp = 0.05
+[likelihood]
+belle2 = false
+planck = false
+constraints = ["belle2017_kstar"]
+"""
+
+
+def test_bestfit_objective_restored_from_disk_equals_the_compiled_one(cache, tmp_path, monkeypatch):
+    """The best fit's value_and_grad (bkdm.inference.cached_objective): a second Problem of the same fit
+    loads the exported program (no new entry) and returns what a cache-off build returns at every z —
+    exactly: the same program compiled by the same XLA (a small fit without a relic solve)."""
+    from bkdm.inference import bestfit, fitspec
+    from bkdm.inference.joint import JointLikelihood
+
+    path = tmp_path / "fit.toml"
+    path.write_text(DARK_PHOTON_KSTAR_FIT)
+    first = bestfit.Problem(JointLikelihood(fitspec.load(path)))
+    entries = [p for p in _entries(cache) if p.name.startswith("bestfit-objective-")]
+    assert len(entries) == 1
+    stamp = entries[0].stat().st_mtime_ns
+    restored = bestfit.Problem(JointLikelihood(fitspec.load(path)))
+    assert [p for p in _entries(cache) if p.name.startswith("bestfit-objective-")] == entries
+    assert entries[0].stat().st_mtime_ns == stamp
+    monkeypatch.setattr(compile_cache, "_disabled", True)
+    plain = bestfit.Problem(JointLikelihood(fitspec.load(path)))
+    for z in ([0.0, 0.0], [-1.3, 2.1], [0.7, -0.4]):
+        for problem in (first, restored):
+            value, grad, aux = problem.value_and_grad(np.asarray(z))
+            ref_value, ref_grad, ref_aux = plain.value_and_grad(np.asarray(z))
+            assert value == ref_value
+            np.testing.assert_array_equal(grad, ref_grad)
+            _same(aux["terms"], ref_aux["terms"])

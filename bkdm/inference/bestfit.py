@@ -45,6 +45,8 @@ import optax
 import optax.tree_utils as otu
 from tqdm.auto import tqdm
 
+from bkdm.inference import cached_objective
+
 GTOL = 1e-4  # gradient ∞-norm [−2 ln L per unit of x] below which a start counts as converged
 EDM_MAX = 1e-3  # largest estimated distance to the minimum [−2 ln L] of a converged best fit
 HESSIAN_STEP_U = 1e-3  # central-difference step in the unconstrained θ coordinates
@@ -76,10 +78,9 @@ class Problem:
         self.nu_high = np.asarray(joint.nuisance_bounds, dtype=float).reshape(-1, 2)[:, 1]
         self.n_evaluations = 0
         # ahead-of-time compiled: a jit cache lookup from inside the optimiser's callback misses
-        # (measured: a second ~100 s compile), an AOT executable is called directly
-        n = self.n_theta + self.n_nuisance
-        self._compiled = jax.jit(jax.value_and_grad(self._total, has_aux=True)).lower(
-            jax.ShapeDtypeStruct((n,), jnp.float64)).compile()
+        # (measured: a second ~100 s compile), an AOT executable is called directly; its trace is
+        # cached on disk across processes (bkdm.inference.cached_objective)
+        self._compiled = cached_objective.value_and_grad_executable(self)
         self._run = jax.jit(self._loop)
 
     # ------------------------------------------------------------------ coordinates
