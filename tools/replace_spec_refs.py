@@ -99,6 +99,8 @@ LITERAL = [
     ("the published/NOTES μ̂", "the published μ̂ (docs/physics/belle2-likelihood.md §9.1)"),
     ("NOTES.md preamble / README", "docs/physics/belle2-likelihood.md §9.1"),
     ("NOTES README:", "docs/physics/belle2-likelihood.md §9.1:"),
+    ('(SPEC §3.2 leaves the scale open: "α_s(μ ≃ 2πT) or α_s(T)")',
+     "([C] does not say which scale it uses; docs/physics/alp-freeze-in.md §3.2)"),
     ("pieces of the SPEC form cancel", "pieces of the form of docs/physics/resonant-alp.md §5.5 cancel"),
     ("SPEC's 6/x is right for", "The 6/x of docs/physics/dark-photon.md §4.5 is right for"),
     ("so g/(2c_W) = m_Z/v. SPEC (39)'s\n  ν formula", "so g/(2c_W) = m_Z/v. The\n  ν width of [C] (39),"),
