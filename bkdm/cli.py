@@ -605,7 +605,8 @@ def make_plots(out):
             name = str(f["name"])
             plotting.plot_profiles({name: (f["axis"], f["twice_nll"] - np.nanmin(f["twice_nll"]))},
                                    out / "scan_1d", log_scale={name} if bool(f["log_scale"]) else (),
-                                   labels={name: _axis_label(run, name)})
+                                   labels={name: _axis_label(run, name)},
+                                   ylabel=r"$\Delta\chi^2$ (scan, others fixed)")
         written.append(out / "scan_1d.png")
     if (out / "profiles.json").is_file():
         profiles = json.loads((out / "profiles.json").read_text())

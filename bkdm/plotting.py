@@ -481,13 +481,14 @@ def _interval_crossings(grid, chi2, level):
 
 
 @_styled
-def plot_profiles(profiles, path, log_scale=(), labels=None):
+def plot_profiles(profiles, path, log_scale=(), labels=None, ylabel=r"$\Delta\chi^2$ (profile)"):
     """1-D profile curves Δχ²(θ), one panel per parameter, with the 1σ/2σ levels (Δχ² = 1, 4) and the
     Δχ² < 1 interval shaded.
 
     ``profiles``: {name: (grid, delta_chi2)}; ``log_scale``: names plotted on a log axis;
     ``labels``: {name: axis label} (e.g. :func:`model_parameter_label`, with the unit), default
-    :func:`parameter_label` of the name.
+    :func:`parameter_label` of the name; ``ylabel``: what Δχ² is (a profile, or a scan at fixed
+    other parameters).
     """
     n = len(profiles)
     labels = labels or {}
@@ -512,7 +513,7 @@ def plot_profiles(profiles, path, log_scale=(), labels=None):
             ax.xaxis.set_major_locator(MaxNLocator(nbins=4, prune=None))
         ax.set_xlabel(labels.get(name, parameter_label(name)))
         if k == 0:
-            ax.set_ylabel(r"$\Delta\chi^2$ (profile)")
+            ax.set_ylabel(ylabel)
     finite = np.concatenate([np.asarray(c, dtype=float) for _, c in profiles.values()])
     finite = finite[np.isfinite(finite)]
     axes[0].set_ylim(0.0, max(5.0, 1.05 * float(np.max(finite))) if finite.size else 5.0)
