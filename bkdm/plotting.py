@@ -516,7 +516,8 @@ def plot_profiles(profiles, path, log_scale=(), labels=None, ylabel=r"$\Delta\ch
             ax.set_ylabel(ylabel)
     finite = np.concatenate([np.asarray(c, dtype=float) for _, c in profiles.values()])
     finite = finite[np.isfinite(finite)]
-    axes[0].set_ylim(0.0, max(5.0, 1.05 * float(np.max(finite))) if finite.size else 5.0)
+    # up to Δχ² = 10 at most (beyond 3σ the curves only compress the interesting part)
+    axes[0].set_ylim(0.0, min(10.0, max(5.0, 1.05 * float(np.max(finite)))) if finite.size else 5.0)
     save(fig, path)
     return fig
 
