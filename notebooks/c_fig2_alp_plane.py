@@ -10,13 +10,13 @@
 # **Axes.** All ALP observables depend on c/f_a only, so we plot κ_q ≡ c_q/f_a and κ_χ ≡ c_χ/f_a
 # [GeV⁻¹] (computed at f_a = 1.5 × 10⁸ GeV). [C]'s axis variables are stripped from our text; its
 # "flavour-universal coupling to quarks" moves the Belle II band, so we take the flavour-violating
-# coupling equal to it, c_sb^V = c_q (as in SPEC §2.7 and `fits/alp_freeze_in.toml`), c_sb^A = 0.
+# coupling equal to it, c_sb^V = c_q (as in SPEC §2.7 and the shipped fit `alp-freeze-in`), c_sb^A = 0.
 #
 # **Inputs.**
 #
 # * Belle II likelihood: `bkdm.likelihoods.belle2.Belle2Likelihood("combined")` (ITA + HTA,
 #   362 fb⁻¹, the published HistFactory model with the signal reweighted in q²), wired to the ALP
-#   model by `bkdm.inference.joint.JointLikelihood` from `fits/alp_freeze_in.toml` with the Planck
+#   model by `bkdm.inference.joint.JointLikelihood` from the shipped fit `alp-freeze-in` with the Planck
 #   term switched off, (m_a, c_q) free, c_sb^V tied to c_q, line shape "interpolate".
 # * Signal: BR(B⁺ → K⁺ a) × P_inv, P_inv = BR(a → χχ̄) + B_vis e^{−L/(βγcτ)}, L_det = 3 m (SPEC §2.5
 #   assumption; [C]'s value is stripped).
@@ -64,7 +64,7 @@ N_SECANT = 8 if FAST else 12  # secant/bisection iterations in ln c_χ
 NAME = "c_fig2_alp_plane"
 FIG_DIR = "notebooks/figures"
 os.makedirs(FIG_DIR, exist_ok=True)
-ROOT = Path.cwd() if (Path.cwd() / "fits").is_dir() else Path.cwd().parent
+ROOT = Path.cwd() if (Path.cwd() / "notebooks").is_dir() else Path.cwd().parent
 T_START_WALL = time.perf_counter()
 RESULTS = {"fast": FAST}
 
@@ -75,19 +75,19 @@ M_CHI = (M_CHI_LY_ALPHA, 1e-4, 1e-3, 1e-2, 1e-1)  # [GeV]
 # %% [markdown]
 # ## Belle II: best-fit ALP mass and coupling
 #
-# The fit declaration of the project (`fits/alp_freeze_in.toml`) with the Planck term off, m_a and
+# The project's shipped fit declaration `alp-freeze-in` with the Planck term off, m_a and
 # c_q free and c_sb^V tied to c_q. −2 ln L is minimised jointly over (m_a, c_q) and the Belle II
 # nuisances (the POI μ stays 1: the SM B⁺ → K⁺νν̄ signal, the ALP adds a two-body line at q² = m_a²).
 
 # %%
-data = tomllib.loads((ROOT / "fits" / "alp_freeze_in.toml").read_text())
+data = tomllib.loads(fitspec.resolve("alp-freeze-in").read_text())
 data["fit"]["name"] = "c-fig2-belle2"
 data["free"] = {"m_a": data["free"]["m_a"],
                 "c_q": {"prior": "log-uniform", "range": [0.05, 20.0], "init": 1.0}}
 data["fixed"] = {**{k: v for k, v in data["fixed"].items() if k != "c_q"}, "c_sb_v": "c_q", "f_a": F_A,
                  "m_chi": 1e-3}
 data["likelihood"]["planck"] = False
-spec = fitspec.parse(data, source="fits/alp_freeze_in.toml (Planck off, free m_a and c_q, c_sb_v = c_q)")
+spec = fitspec.parse(data, source="alp-freeze-in (Planck off, free m_a and c_q, c_sb_v = c_q)")
 joint = JointLikelihood(spec)
 t0 = time.perf_counter()
 best = bestfit.best_fit(joint, starts=1 if FAST else 4, max_steps=400, progress=False)

@@ -12,7 +12,7 @@
 # * Model: `bkdm.models.resonant_alp`, Majorana χ, r = m_χ/m_a = 0.477, c_B = c_W (g_aγγ = g_aWW).
 # * B⁺ → K⁺a: [D] (3.1) with [D]'s form factor F_K (3.3), `form_factor="ding"` (SPEC §5.2, §8 item 9).
 # * Belle II: `bkdm.likelihoods.belle2.Belle2Likelihood("combined")` (the published 362 fb⁻¹
-#   HistFactory model, ITA + HTA), wired as in `fits/resonant_alp.toml` through
+#   HistFactory model, ITA + HTA), wired as in the shipped fit `resonant-alp` through
 #   `bkdm.inference.joint.JointLikelihood` (line shape "interpolate"; μ = 1 SM signal plus new
 #   physics); the 231 nuisance parameters are **profiled** at every point.
 # * Fig. 7 signal region: Δχ² = 1 / 4 relative to the global best fit over (m_a, g_aWW).
@@ -109,7 +109,7 @@ ROOT_TOL = 5e-6  # |ln Ωh²/0.12| aimed at by the secant (the PRECISE solves ar
 ROOT_ACCEPT = 3e-5  # accepted: 300× below Planck's 1 % error
 
 # %% [markdown]
-# ## The Belle II likelihood, wired as in `fits/resonant_alp.toml`
+# ## The Belle II likelihood, wired as in the shipped fit `resonant-alp`
 #
 # The project's fit file is read and adapted to Fig. 7: free (m_a, g_aγγ), g_aWW tied to g_aγγ,
 # g_aχχ fixed at 10⁻³ GeV⁻¹, [D]'s form factor, no Planck term. `JointLikelihood` then gives
@@ -121,13 +121,12 @@ ROOT_ACCEPT = 3e-5  # accepted: 300× below Planck's 1 % error
 # model's own BR(B→Ka) ∝ g_aWW² and P_inv(g)). Check of that statement below.
 
 # %%
-with open("fits/resonant_alp.toml", "rb") as fh:
-    fit_data = tomllib.load(fh)
+fit_data = tomllib.loads(fitspec.resolve("resonant-alp").read_text())
 fit_data["free"] = {k: fit_data["free"][k] for k in ("m_a", "g_agg")}
 fit_data["fixed"].update(g_achichi=G_ACHICHI_FIG7, form_factor=FORM_FACTOR)
 fit_data["likelihood"]["planck"] = False
 fit_data["likelihood"].pop("relic", None)
-spec = fitspec.parse(fit_data, "fits/resonant_alp.toml (Fig. 7: free m_a, g_agg; no Planck)")
+spec = fitspec.parse(fit_data, "resonant-alp (Fig. 7: free m_a, g_agg; no Planck)")
 assert spec.fixed["r"] == R and spec.fixed["g_aww"] == "g_agg"
 t0 = time.perf_counter()
 joint = JointLikelihood(spec)

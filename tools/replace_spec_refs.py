@@ -18,7 +18,7 @@ folder, none of which ships with bkdm) and what they become:
     derivations/x.py           → a description of the independent calculation
 
 Files: bkdm/ (.py, .md), tests/ (.py, .toml), benchmarks/ (.py, .md), notebooks/ (.py and the cells
-of the paired .ipynb), fits/*.toml and README.md. Idempotent: a second run changes nothing. Lines of
+of the paired .ipynb), bkdm/fits/*.toml and README.md. Idempotent: a second run changes nothing. Lines of
 Python files that a rewrite makes longer than 110 characters are re-wrapped (comments, docstrings, a
 trailing comment moved above its code line), so ruff stays clean; anything the script cannot handle
 is left for ``tests/test_no_external_refs.py`` to report.
@@ -455,8 +455,8 @@ def _cell_lines(text):
 def target_files(root=ROOT):
     """The files the sweep covers."""
     files = []
-    for folder, patterns in (("bkdm", ("*.py", "*.md")), ("tests", ("*.py", "*.toml")),
-                             ("benchmarks", ("*.py", "*.md")), ("fits", ("*.toml",))):
+    for folder, patterns in (("bkdm", ("*.py", "*.md", "*.toml")), ("tests", ("*.py", "*.toml")),
+                             ("benchmarks", ("*.py", "*.md"))):
         for pattern in patterns:
             files += sorted((root / folder).rglob(pattern))
     files += sorted((root / "notebooks").glob("*.py")) + sorted((root / "notebooks").glob("*.ipynb"))

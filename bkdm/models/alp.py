@@ -118,6 +118,15 @@ PARAMETERS = {
 # fit-level aliases (bkdm.inference.fitspec): c_q sets all six quark couplings ([C]'s benchmark)
 ALIASES = {"c_q": lambda value, values: {f"c_{q}{q}": value for q in c.QUARKS}}
 OPTIONS = ()
+# the illustrative point of docs/physics/alp.md §2.7, reproducing [C]'s benchmark statements (m_χ = 1 MeV):
+# default of `bkdm info`/`bkdm relic` and bkdm.benchmark("alp")
+BENCHMARK = {"m_a": 2.1, "f_a": 1.5e8, "m_chi": 1e-3, "c_q": 1.0, "c_sb_v": 1.0, "c_sb_a": 0.0, "c_chi": 1.0}
+DM_DOF = 4.0  # Dirac χ: χ and χ̄, two spin states each
+SYMBOLS = {"m_a": "m_a", "f_a": "f_a", "m_chi": r"m_\chi", "c_chi": r"c_\chi", "c_sb_v": r"c_{sb}^V",
+           "c_sb_a": r"c_{sb}^A", "c_q": "c_q", **{f"c_{q}{q}": f"c_{{{q}{q}}}" for q in c.QUARKS},
+           **{f"c_{lep}{lep}": rf"c_{{\{lep}\{lep}}}" if lep in ("mu", "tau") else f"c_{{{lep}{lep}}}"
+              for lep in c.LEPTONS},
+           "c_gg": "c_{GG}", "c_gamgam": r"c_{\gamma\gamma}", "detector_length": r"L_\mathrm{det}"}
 
 
 def mediator_mass(p):
@@ -515,7 +524,8 @@ def omega_h2(p, settings=solver.DEFAULT, t_start=T_START):
 
 
 __all__ = [
-    "NAME", "SOURCE", "Params", "PARAMETERS", "mediator_mass", "dm_mass", "loop_function_b1",
+    "NAME", "SOURCE", "Params", "PARAMETERS", "BENCHMARK", "DM_DOF", "ALIASES", "SYMBOLS", "mediator_mass",
+    "dm_mass", "loop_function_b1",
     "c_eff_photon", "c_eff_gluon", "width_to_dm", "width_to_quark_pair", "width_to_lepton_pair",
     "width_to_gluons", "width_to_photons", "widths", "total_width", "br_to_dm", "decay_length",
     "boost_in_b_decay", "br_b_to_k", "br_b_to_kstar", "escape_probability", "invisible_fraction",

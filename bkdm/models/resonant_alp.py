@@ -89,6 +89,14 @@ class Params(ModelParams):
 # fit-level aliases (bkdm.inference.fitspec): r = m_χ/m_a ([D] fixes r, e.g. 0.477 in Table 1)
 ALIASES = {"r": lambda value, values: {"m_chi": value * values["m_a"]}}
 OPTIONS = ("normalisation", "form_factor", "boost")
+RELIC_METHODS = ("cbe", "nbe")  # relic(p, method=...): coupled (Y, y) equations (default) or the NBE
+# [D]: r = m_chi/m_a = 0.477 (Table 1), c_B = c_W (g_aww = g_agg), R = 1.5 m; g_achichi gives
+# Omega h^2 ≈ 0.12 with the cBE (the start point of the shipped fit resonant-alp): default of `bkdm info`
+BENCHMARK = {"m_a": 2.0, "r": 0.477, "g_agg": 1e-4, "g_aww": "g_agg", "g_achichi": 3.7e-5,
+             "detector_radius": 1.5}
+DM_DOF = 2.0  # Majorana χ
+SYMBOLS = {"m_a": "m_a", "m_chi": r"m_\chi", "r": r"m_\chi/m_a", "g_agg": r"g_{a\gamma\gamma}",
+           "g_aww": "g_{aWW}", "g_achichi": r"g_{a\chi\chi}", "detector_radius": "R"}
 
 
 def mediator_mass(p):
@@ -450,9 +458,11 @@ def summary(p):
 
 
 __all__ = [
-    "NAME", "SOURCE", "PARAMETERS", "Params", "mediator_mass", "dm_mass", "width_to_photons",
+    "NAME", "SOURCE", "PARAMETERS", "Params", "BENCHMARK", "DM_DOF", "ALIASES", "OPTIONS", "RELIC_METHODS",
+    "SYMBOLS", "mediator_mass", "dm_mass", "width_to_photons",
     "width_to_dm", "widths", "total_width", "dm_yukawa", "br_to_dm", "br_to_photons",
     "top_loop_function", "c_sb", "br_b_to_k", "br_b_to_kstar", "boost_in_b_decay", "decay_length",
     "lab_decay_length", "escape_probability", "invisible_fraction", "br_b_to_k_invisible", "sigma_v_lab",
-    "scattering_t_integral", "elastic_momentum_transfer", "summary",
+    "scattering_t_integral", "elastic_momentum_transfer", "thermal_sigma_v", "thermal_sigma_v_2",
+    "momentum_transfer_rate", "relic", "relic_with_rate_factors", "omega_h2", "summary",
 ]
