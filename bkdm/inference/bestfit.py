@@ -454,12 +454,20 @@ class BestFitResult(JsonResult):
         return "\n".join(lines)
 
 
+def _units(joint):
+    """Units of the free parameters, from the model's parameter table ('' where the joint has no model)."""
+    table = getattr(getattr(joint, "model", None), "PARAMETERS", {}) or {}
+    return tuple(getattr(table.get(n), "unit", "") for n in joint.names)
+
+
 def fit_provenance(spec):
     """{"fit_hash", "bkdm_version"} of a fit: the sha256 of the canonical JSON of its declaration
     (model, priors, fixed values, likelihood terms, settings; not its file path) and bkdm's version."""
     from bkdm import __version__
 
-    declaration = {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec) if f.name != "source"}
+    fields = dataclasses.fields(spec) if dataclasses.is_dataclass(spec) else ()
+    names = [f.name for f in fields] or sorted(vars(spec))   # a duck-typed spec (tests' toy joints)
+    declaration = {n: getattr(spec, n) for n in names if n != "source"}
     text = json.dumps(json_safe(_plain(declaration)), sort_keys=True, separators=(",", ":"))
     return {"fit_hash": hashlib.sha256(text.encode()).hexdigest(), "bkdm_version": __version__}
 
@@ -556,5 +564,5 @@ def best_fit(joint, starts=8, max_steps=400, seed=0, tolerance=1e-6, progress=Tr
         starts=starts_info, converged=converged, relic_failures=joint.relic_failures - failures0,
         wall_time_s=time.perf_counter() - t0, edm=edm, notes=notes,
         nuisance_names=tuple(joint.nuisance_names),
-        units=tuple(getattr(joint.model.PARAMETERS.get(n), "unit", "") for n in joint.names),
+        units=_units(joint),
         provenance=fit_provenance(joint.spec))
