@@ -211,7 +211,7 @@ def _form_factor_spline():
 
 def form_factor(m_a):
     """ASW's data-driven suppression F(m_a) of exclusive hadronic ALP amplitudes ([ASW] Fig. 2, eq. (17);
-    §2.8.4): 1 for m_a ≤ 1.4 GeV, a C¹ cubic Hermite fit to the digitised figure up to 2.0 GeV,
+    §2.8.4): 1 for m_a ≤ 1.45 GeV, a C¹ monotone cubic Hermite fit to the digitised figure up to 2.0 GeV,
     F(2 GeV)(2 GeV/m_a)⁴ above. m_a in GeV."""
     knots, values, slopes, power = (jnp.asarray(x) for x in _form_factor_spline())
     m = jnp.asarray(m_a, dtype=jnp.float64)
