@@ -13,8 +13,9 @@ length in metres.
 
 Model choices (SPEC §8 item 11): quark masses in the widths and loop functions are the MS-bar
 values of ``bkdm.constants`` (m_u,d,s at 2 GeV, m_c(m_c), m_b(m_b)); α_s(m_a) from ``bkdm.qcd``
-(four-loop running, frozen below 1 GeV); α = α(0) in a → γγ. The widths are perturbative and
-meant for m_a ≳ 1 GeV (the region [C] studies, m_a ≈ 2 GeV).
+(four-loop running, frozen below 1 GeV); α = α(0) in a → γγ. The partonic widths of [C] hold above
+2.5 GeV; below, :func:`widths` uses the hadronic decays of :mod:`bkdm.models.alp_hadronic` (chiral
+perturbation theory + VMD), joined smoothly between 1.5 and 2.5 GeV (docs/physics/alp-hadronic.md §2.8).
 
 Every function is pure JAX (jit/grad/vmap-safe; vmap over a ``Params`` whose fields are arrays).
 Kinematically closed channels give exactly 0 with finite gradients.

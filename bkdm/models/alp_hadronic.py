@@ -277,7 +277,7 @@ def _nodes():
 
 
 def _three_body_width(amp2, m_a, masses, symmetry):
-    """Γ = 1/(S (2π)³ 32 m_a³) ∫ds₂₃ ∫ds₁₂ Σ|M|² (PDG kinematics, RPP eq. (49.22)) [GeV] for rows of
+    """Γ = 1/(S (2π)³ 32 m_a³) ∫ds₂₃ ∫ds₁₂ Σ|M|² (Dalitz plot, PDG RPP kinematics review) [GeV] for rows of
     final states a → 1 2 3 (``masses``: [rows, 3], ``symmetry``: [rows]); ``amp2(s12, s13, s23)`` the
     spin-summed |M|² on [rows, outer, inner] Dalitz points. Exactly 0 below threshold (finite gradient)."""
     m1, m2, m3 = masses[:, 0], masses[:, 1], masses[:, 2]
