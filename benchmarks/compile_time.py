@@ -72,7 +72,7 @@ def child(system, kind):
         from bkdm.inference import fitspec
         from bkdm.inference.joint import RELIC_SETTINGS
 
-        spec = fitspec.load(HERE.parent / "fits" / FIT_FILES[system])
+        spec = fitspec.load(HERE.parent / "bkdm" / "fits" / FIT_FILES[system])
         options = dict(spec.likelihood["relic"])
         options.update(kwargs)
         theta = jnp.asarray([prior.start for prior in spec.free.values()])

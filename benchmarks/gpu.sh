@@ -36,11 +36,11 @@ for case in dark-photon alp resonant-alp; do
 done
 
 echo "== bkdm scan (sharded over the $NGPU local GPU(s)): $SCAN_POINTS points, empty then warm cache"
-for fit in alp_freeze_in dark_photon resonant_alp; do
+for fit in alp-freeze-in dark-photon resonant-alp; do
   for run in cold warm; do
     rm -rf "$OUT/scan-$fit"
     start=$(date +%s.%N)
-    "$PY" -m bkdm.cli scan "fits/$fit.toml" --points "$SCAN_POINTS" --out "$OUT/scan-$fit" > "$OUT/scan-$fit-$run.log" 2>&1
+    "$PY" -m bkdm.cli scan "$fit" --points "$SCAN_POINTS" --out "$OUT/scan-$fit" > "$OUT/scan-$fit-$run.log" 2>&1
     end=$(date +%s.%N)
     echo "| $fit | $SCAN_POINTS | $run | $(awk "BEGIN {printf \"%.1f\", $end - $start}") s |" | tee -a "$OUT/scan.md"
   done

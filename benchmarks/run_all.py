@@ -133,7 +133,7 @@ def results_markdown(records, command):
         quick = " (--quick sizes)" if rec.get("quick") else ""
         parts += ["", f"## {titles[key]}{quick}", "", common.environment_line(rec["environment"]), "", body]
     if TABLE1.exists():  # written by notebooks/d_fig7_table1.py (issue: both normalisations in RESULTS.md)
-        parts += ["", "## [D] Table 1 reproduced (notebooks/d_fig7_table1.py)", "",
+        parts += ["", "## [D] Table 1 compared number by number (notebooks/d_fig7_table1.py)", "",
                   TABLE1.read_text().strip()]
     return "\n".join(parts) + "\n"
 

@@ -37,8 +37,8 @@ COMMANDS = {
     "relic-resonant-cbe": ["relic", "--model", "resonant-alp"],
     "relic-resonant-nbe": ["relic", "--model", "resonant-alp", "--method", "nbe"],
     "relic-dark-photon-plot": ["relic", "--model", "dark-photon", "--plot", "{tmp}/yield"],
-    "fit-alp-quick": ["fit", "fits/alp_freeze_in.toml", "--quick", "--out", "{tmp}/fit"],
-    "scan-alp-quick": ["scan", "fits/alp_freeze_in.toml", "--quick", "--out", "{result}"],
+    "fit-alp-quick": ["fit", "alp-freeze-in", "--quick", "--out", "{tmp}/fit"],
+    "scan-alp-quick": ["scan", "alp-freeze-in", "--quick", "--out", "{result}"],
     "plot": ["plot", "{result}"],
 }
 DEFAULT = ("info-alp", "info-alp-relic", "relic-dark-photon", "relic-alp", "relic-resonant-cbe",
@@ -67,7 +67,7 @@ def _result_folder(tmp, cache):
     """A result folder with the ALP quick best fit (for scan and plot), made untimed."""
     out = tmp / "result"
     if not (out / "bestfit.json").is_file():
-        _timed(["fit", "fits/alp_freeze_in.toml", "--quick", "--out", str(out)], _env(cache), tmp)
+        _timed(["fit", "alp-freeze-in", "--quick", "--out", str(out)], _env(cache), tmp)
     return out
 
 

@@ -35,6 +35,7 @@ import logging
 import os
 import sys
 import tempfile
+import types
 from importlib import metadata
 from pathlib import Path
 
@@ -280,6 +281,14 @@ class CachedFunction:
         if call is None:
             return self._plain(*args)
         return call(*leaves)
+
+
+def in_package(model):
+    """True if ``model`` (a module or an object) is defined inside bkdm, whose source is part of every
+    cache key. A user's model (``docs/add-a-model.md``) is not, so its programs are never taken from the
+    disk cache (a changed plugin would otherwise get a stale program)."""
+    name = model.__name__ if isinstance(model, types.ModuleType) else type(model).__module__
+    return name.split(".")[0] == "bkdm"
 
 
 def cached_jit(fn, name, options=None):

@@ -17,7 +17,19 @@ of SPEC §3.7), integrated in u = ln x from T_start to x_end with the stiff solv
 because the scattering averages are 1-D integrals; an optional analytic ``window(T, params)``
 multiplies the production (the ALP model uses it to switch partonic processes off below the QCD
 transition). x_end covers the mediator's decay: max(60, 30 x_dec) with H(T_dec) = Γ_a.
+
+Saved histories (``history`` > 0, for plots): the solver controls each variable to ``atol`` +
+``rtol``·|y|, so Y_a is accurate to atol × Y_a^eq(T_start) ≈ 2.6×10⁻⁹ (g_a = 1, atol = 10⁻⁶) in
+absolute terms — enough for Y_χ, whose source ∝ Γ Y_a is negligible once Y_a is that small, but
+after the mediator's decay (x ≳ 20 at [C]'s benchmark) Y_a falls to 10⁻¹⁰…10⁻³⁰ and its saved
+values there are unresolved digits (negative or oscillating between the solver's steps). A history
+solve therefore uses atol ≤ ``HISTORY_ATOL`` (10⁻¹⁶: Y_a resolved to ~3×10⁻¹⁹; the ALP benchmark
+takes 551 instead of 87 steps, and its Ωh² moves by 1e-6, within the default solve's accuracy)
+and reports that absolute resolution of the saved Y_a as ``yield_mediator_floor``: values below it
+are not physics (``bkdm.plotting.relic_curves`` drops them).
 """
+
+import dataclasses
 
 import equinox as eqx
 import jax
@@ -29,6 +41,7 @@ from bkdm.cosmo import tables, thermo
 from bkdm.cosmo.averages import decay_average
 
 TANGENT_PANELS = 64  # collocation panels of the derivative (solver.integrate_to_end)
+HISTORY_ATOL = 1e-16  # largest atol of a solve with a saved history (module docstring)
 
 
 class FreezeInResult(eqx.Module):
@@ -45,6 +58,7 @@ class FreezeInResult(eqx.Module):
     yield_mediator_history: jax.Array | None = None
     yield_dm_history: jax.Array | None = None
     yield_mediator_eq_history: jax.Array | None = None
+    yield_mediator_floor: jax.Array | None = None  # absolute accuracy of the saved Y_a (module docstring)
 
 
 def analytic_yield(m_med, g_med, width_dm):
@@ -111,6 +125,8 @@ def solve(log_production_rate, params, m_med, g_med, m_dm, g_dm, width_sm, width
         raise ValueError(f"initial = {initial!r} is not allowed: choose 'zero' or 'equilibrium'")
     y0 = jnp.stack([jnp.asarray(ya0, dtype=jnp.float64) + 0.0 * x0, 0.0 * x0])
     ts = u0 + (u1 - u0) * jnp.linspace(0.0, 1.0, history) if history else None
+    if history:
+        settings = dataclasses.replace(settings, atol=min(settings.atol, HISTORY_ATOL))
     end, ys = slv.integrate_with_history(_rhs, u0, u1, y0, args, settings, ts, TANGENT_PANELS)
     ok = end.status == 0
     y_dm = jnp.where(ok, end.y1[1] * scale_x, jnp.nan)
@@ -129,4 +145,5 @@ def solve(log_production_rate, params, m_med, g_med, m_dm, g_dm, width_sm, width
         out["yield_mediator_history"] = ys[:, 0] * scale_a
         out["yield_dm_history"] = ys[:, 1] * scale_x
         out["yield_mediator_eq_history"] = thermo.yield_eq(m_med, g_med, m_med / xs)
+        out["yield_mediator_floor"] = settings.atol * scale_a
     return FreezeInResult(**out)

@@ -54,11 +54,13 @@ def _without_callback(problem):
 
 def value_and_grad_executable(problem):
     """``jax.jit(jax.value_and_grad(problem._total, has_aux=True))`` compiled for z of shape (n,): from
-    the exported-program cache when on and the likelihood is a :class:`JointLikelihood` (module
-    docstring), else compiled here (also when the objective cannot be exported)."""
+    the exported-program cache when on and the likelihood is a :class:`JointLikelihood` of one of bkdm's
+    models (module docstring; a user's model is not in the key), else compiled here (also when the
+    objective cannot be exported)."""
     n = problem.n_theta + problem.n_nuisance
     spec = jax.ShapeDtypeStruct((n,), jnp.float64)
-    if not (compile_cache.enabled() and isinstance(problem.joint, JointLikelihood)):
+    if not (compile_cache.enabled() and isinstance(problem.joint, JointLikelihood)
+            and compile_cache.in_package(problem.joint.model)):
         return jax.jit(jax.value_and_grad(problem._total, has_aux=True)).lower(spec).compile()
     from jax import export
 

@@ -1,4 +1,8 @@
-"""Fit declarations: ``fits/*.toml`` files → validated :class:`FitSpec` objects.
+"""Fit declarations: TOML fit files → validated :class:`FitSpec` objects.
+
+The fits shipped with bkdm are package data (``bkdm/fits/*.toml``): :func:`shipped_fits` lists them
+and :func:`load` accepts their names (``load("alp-freeze-in")``, the ``[fit] name``; the file stem
+``alp_freeze_in`` works too) as well as paths of your own files.
 
 A fit file declares a model, its free parameters with priors, fixed parameters, likelihood terms
 and sampler/scan settings (units: GeV for masses, GeV⁻¹ for dimensionful couplings, as in each
@@ -6,7 +10,7 @@ model's ``PARAMETERS``)::
 
     [fit]
     name = "alp-freeze-in"
-    model = "alp"                       # alp | dark-photon | resonant-alp
+    model = "alp"                       # alp | dark-photon | resonant-alp | a registered model
     description = "..."
 
     [free.m_a]                          # one table per free parameter
@@ -43,7 +47,7 @@ from pathlib import Path
 import jax.numpy as jnp
 import numpy as np
 
-from bkdm.models import MODEL_NAMES, get_model
+from bkdm.models import get_model, model_names
 
 PRIOR_KINDS = ("uniform", "log-uniform", "normal")
 SECTIONS = ("fit", "free", "fixed", "likelihood", "bestfit", "sampler", "scan", "quick")
@@ -299,10 +303,13 @@ def parse(data, source="<dict>"):
     fit = data.get("fit")
     if not isinstance(fit, dict):
         _err(where, "missing [fit] section (name, model, description)")
-    model_name = fit.get("model")
-    if model_name not in MODEL_NAMES:
-        _err(f"{where}: fit.model", f"{model_name!r} is not allowed: choose one of {list(MODEL_NAMES)}")
-    model = get_model(model_name)
+    try:
+        model = get_model(fit.get("model"))
+    except ValueError:
+        _err(f"{where}: fit.model", f"{fit.get('model')!r} is not allowed: choose one of "
+             f"{list(model_names())} "
+             "(your own models: docs/add-a-model.md)")
+    model_name = model.NAME
     allowed = model_parameter_names(model)
     free_tables = data.get("free", {})
     if not isinstance(free_tables, dict) or not free_tables:
@@ -403,11 +410,40 @@ def _check_builds(spec):
         _err(f"{spec.source}: parameters at the prior starting point", str(exc))
 
 
-def load(path):
-    """Read and validate a fit file (TOML)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FitFileError(f"{path}: no such fit file")
+def _key(name):
+    return str(name).strip().lower().replace("_", "-")
+
+
+def shipped_fits():
+    """{fit name: path} of the fit files shipped with bkdm (``bkdm/fits/*.toml``, package data)."""
+    from importlib import resources
+
+    out = {}
+    for entry in sorted(resources.files("bkdm").joinpath("fits").iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            path = Path(str(entry))
+            name = tomllib.loads(path.read_text()).get("fit", {}).get("name", path.stem)
+            out[str(name)] = path
+    return out
+
+
+def resolve(path_or_name):
+    """The path of a fit file: ``path_or_name`` itself if that file exists, else the shipped fit of
+    that name (``[fit] name`` or file stem; ``-``/``_`` and case ignored). FitFileError if neither."""
+    path = Path(path_or_name)
+    if path.is_file():
+        return path
+    shipped = shipped_fits()
+    for name, file in shipped.items():
+        if _key(path_or_name) in (_key(name), _key(file.stem)):
+            return file
+    raise FitFileError(f"{path}: no such fit file, nor a shipped fit (shipped: {sorted(shipped)}; "
+                       "`bkdm fits` lists them)")
+
+
+def load(path_or_name):
+    """Read and validate a fit file (TOML): a path, or the name of a shipped fit (:func:`resolve`)."""
+    path = resolve(path_or_name)
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:

@@ -77,6 +77,28 @@ SIGNAL_CHANNELS = (
 POI = "mu"  # B(B⁺→K⁺νν̄)/4.97e-6 in the published model
 logger = logging.getLogger(__name__)
 
+# Analysis bins (docs/physics/belle2-likelihood.md §9.3–9.4; edges inferred from the files): ITA channels
+# A–D are 3 bins of the reconstructed q² [GeV²] times η(BDT₂) slices, bin index 3 k_η + k_q² (q² fastest);
+# the HTA has 6 bins of η(BDT_h) with equal SM signal (edges not in the file).
+ITA_Q2_REC_EDGES = (-1.0, 4.0, 8.0, 25.0)
+ITA_ETA_EDGES = {CHANNEL_ITA_A: (0.94, 0.96, 0.98, 1.00), CHANNEL_ITA_B: (0.92, 0.94),
+                 CHANNEL_ITA_C: (0.94, 0.96, 0.98, 1.00), CHANNEL_ITA_D: (0.92, 0.94)}
+HTA_BINS = 6
+
+
+def analysis_bins(channel):
+    """Definitions of a channel's bins: one dict per bin with ``q2_rec`` ((low, high) [GeV²] or None)
+    and ``eta`` ((low, high) of η(BDT₂) for the ITA, None for the HTA whose edges are unknown) and
+    ``index`` (position within the channel)."""
+    if channel == CHANNEL_HTA:
+        return [{"index": i, "q2_rec": None, "eta": None} for i in range(HTA_BINS)]
+    if channel not in ITA_ETA_EDGES:
+        raise ValueError(f"channel = {channel!r} is not allowed: choose one of "
+                         f"{[*ITA_ETA_EDGES, CHANNEL_HTA]}")
+    q2, eta = ITA_Q2_REC_EDGES, ITA_ETA_EDGES[channel]
+    return [{"index": 3 * k + j, "q2_rec": (q2[j], q2[j + 1]), "eta": (eta[k], eta[k + 1])}
+            for k in range(len(eta) - 1) for j in range(len(q2) - 1)]
+
 
 def _data_file(name):
     return resources.files("bkdm.data").joinpath("belle2").joinpath(name)
