@@ -361,14 +361,27 @@ def _profiles(joint, best, n, path):
 
 
 def _print_posterior(spec, summary):
-    _say("posterior (mean ± sd, 94 % HDI, r_hat, bulk ESS):")
+    """Posterior table (R̂ to 3 decimals, ESS to integers), divergences, and the verdict with what to
+    change (:func:`bkdm.inference.convergence.assess`)."""
+    from bkdm.inference import convergence
+
+    _say(f"posterior (mean ± sd, 94 % HDI; R̂ ≤ {convergence.R_HAT_MAX} and ESS ≥ {convergence.ESS_MIN} "
+         "wanted):")
     for name in spec.free_names:
         s = summary[name]
+        r_hat = "n/a" if s.get("r_hat") is None else f"{s['r_hat']:.3f}"
+        bulk, tail = ("n/a" if s.get(k) is None else f"{s[k]:.0f}" for k in ("ess_bulk", "ess_tail"))
         _say(f"  {name:<12} = {s['mean']:.5g} ± {s['sd']:.3g}  [{s['hdi_3%']:.5g}, {s['hdi_97%']:.5g}]"
-             f"{_unit(spec.model, name)}  r_hat {s['r_hat']}  ESS {s['ess_bulk']}")
-    _say(f"divergences: {summary['n_divergences']}, relic failures: {summary['relic_failures']}")
+             f"{_unit(spec.model, name)}   R̂ {r_hat}   ESS bulk {bulk}, tail {tail}")
+    if "n_divergences" in summary:
+        draws = summary.get("settings", {}).get("draws", 0) * summary.get("settings", {}).get("chains", 0)
+        share = f" ({100 * summary['n_divergences'] / draws:.2f} % of {draws} draws)" if draws else ""
+        _say(f"divergent transitions: {summary['n_divergences']}{share}; "
+             f"relic failures: {summary.get('relic_failures', 0)}")
     for warning in summary.get("warnings", ()):
         _say(f"warning: {warning}")
+    if "verdict" in summary:
+        _say(f"verdict: {summary['verdict']}")
 
 
 # ---------------------------------------------------------------------------------------- scan
@@ -491,7 +504,9 @@ def make_plots(out):
         truths = dict(zip(best["names"], best["theta"], strict=True)) if best else None
         plotting.plot_corner({n: np.asarray(posterior[n]).ravel() for n in names}, out / "corner",
                              truths=truths, log_scale=log_names)
-        written.append(out / "corner.png")
+        plotting.plot_trace(posterior, names, out / "trace", log_scale=log_names)
+        plotting.plot_rank(posterior, names, out / "rank", log_scale=log_names)
+        written += [out / "corner.png", out / "trace.png", out / "rank.png"]
     if (out / "plane.npz").is_file():
         with np.load(out / "plane.npz") as f:
             names = [str(n) for n in f["names"]]

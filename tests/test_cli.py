@@ -193,19 +193,20 @@ def test_fit_nuts_sets_devices_first_and_makes_corner_plot(tmp_path, capsys, mon
         idata = az.from_dict(posterior={"alpha_x": draws_})
         summary = {"alpha_x": {"mean": 2.33e-3, "sd": 2e-5, "hdi_3%": 2.29e-3, "hdi_97%": 2.37e-3,
                                "r_hat": 1.0, "ess_bulk": 400.0}, "n_divergences": 0, "relic_failures": 0,
-                   "warnings": ["alpha_x: tail ESS = 90 < 100 per chain (300): means and intervals "
-                                "are noisy"]}
+                   "warnings": ["alpha_x: tail ESS = 90 < 400: means and intervals are noisy"],
+                   "verdict": "NOT converged: do not quote this posterior yet — set sampler.draws = 1000"}
         return nuts.NutsResult(idata, summary)
 
     monkeypatch.setattr(nuts, "run_nuts", run_nuts)
     fit_file = tmp_path / "fit.toml"
-    fit_file.write_text(PLANCK_ONLY.read_text() + "\n[sampler]\nchains = 3\ndraws = 50\nwarmup = 50\n")
+    fit_file.write_text(PLANCK_ONLY.read_text() + "\n[sampler]\nchains = 3\ndraws = 150\nwarmup = 50\n")
     out_dir = tmp_path / "res"
     code, out, err = run(["fit", fit_file, "--method", "nuts", "--out", out_dir], capsys)
     assert code == 0, err
     assert calls[0] == ("devices", 3) and calls[1][0] == "load"
-    assert "posterior" in out and "r_hat" in out and "warning: alpha_x: tail ESS = 90" in out
-    for name in ("posterior.nc", "summary.json", "corner.png", "corner.pdf"):
+    assert "posterior" in out and "R̂ 1.000" in out and "warning: alpha_x: tail ESS = 90" in out
+    assert "verdict: NOT converged" in out and "sampler.draws = 1000" in out
+    for name in ("posterior.nc", "summary.json", "corner.png", "corner.pdf", "trace.png", "rank.png"):
         assert (out_dir / name).stat().st_size > 0
     (out_dir / "corner.png").unlink()
     code, out, _ = run(["plot", out_dir], capsys)

@@ -362,6 +362,7 @@ def parse(data, source="<dict>"):
         v = sampler[key]
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             _err(f"{where}: sampler.{key}", f"must be a positive integer, got {v!r}")
+    _check_sampler_reach(f"{where}: sampler", sampler)
     for key in ("pool_step_size", "init_from_bestfit"):
         if not isinstance(sampler[key], bool):
             _err(f"{where}: sampler.{key}", f"must be true or false, got {sampler[key]!r}")
@@ -381,14 +382,29 @@ def parse(data, source="<dict>"):
     for section, table in quick.items():
         if section not in ("bestfit", "sampler", "scan"):
             _err(f"{where}: quick.{section}", "only bestfit, sampler and scan can be overridden")
-        defaults = {"bestfit": BESTFIT_DEFAULTS, "sampler": SAMPLER_DEFAULTS, "scan": SCAN_DEFAULTS}[section]
-        _parse_options(f"{where}: quick.{section}", table, defaults)
+        current = {"bestfit": bestfit, "sampler": sampler, "scan": scan}[section]
+        merged = _parse_options(f"{where}: quick.{section}", table, current)
+        if section == "sampler":
+            for key in ("chains", "draws"):
+                if not isinstance(merged[key], int) or isinstance(merged[key], bool) or merged[key] < 1:
+                    _err(f"{where}: quick.sampler.{key}", f"must be a positive integer, got {merged[key]!r}")
+            _check_sampler_reach(f"{where}: quick.sampler", merged)
     spec = FitSpec(name=str(fit.get("name", Path(where).stem)), model_name=model_name,
                    description=str(fit.get("description", "")), free=free, fixed=fixed,
                    likelihood=likelihood, bestfit=bestfit, sampler=sampler, scan=scan, quick=quick,
                    source=where)
     _check_builds(spec)
     return spec
+
+
+def _check_sampler_reach(where, sampler):
+    """Sampler settings that cannot reach the convergence targets are errors naming the key."""
+    from bkdm.inference.convergence import check_settings
+
+    try:
+        check_settings(sampler["chains"], sampler["draws"], where="sampler")
+    except ValueError as exc:
+        _err(where, str(exc))
 
 
 def _check_builds(spec):
