@@ -2,7 +2,8 @@
 
     bkdm info  --model alp [--set f_a=2e8 ...] [--relic]
     bkdm relic --model dark-photon [--set ...] [--method cbe|nbe] [--plot FILE]
-    bkdm fit   fits/alp_freeze_in.toml [--method best-fit|nuts] [--quick] [--out DIR] [--seed N] [--profile N]
+    bkdm fit   fits/alp_freeze_in.toml [--method best-fit|nuts|smc] [--quick] [--out DIR] [--seed N]
+               [--profile N]
     bkdm scan  fits/alp_freeze_in.toml [--points N] [--plane m_a,f_a] [--out DIR] [--quick]
     bkdm plot  results/alp-freeze-in
 
@@ -313,6 +314,18 @@ def cmd_fit(args):
         result.save(out)
         posterior = result.inference_data.posterior
         _print_posterior(spec, result.summary)
+    if args.method == "smc":
+        from bkdm.inference import smc
+
+        s = spec.smc
+        result = smc.run_smc(joint, particles=s["particles"], runs=s["runs"], mcmc_steps=s["mcmc_steps"],
+                             leapfrog_steps=s["leapfrog_steps"], target_ess=s["target_ess"],
+                             seed=s["seed"] if args.seed is None else args.seed, modes=s["modes"],
+                             progress=True)
+        result.save(out)
+        posterior = result.inference_data.posterior
+        _print_evidence(result.summary["evidence"])
+        _print_posterior(spec, result.summary)
     if joint.belle2 is not None:
         _save_bins(out / "belle2_bins.npz", _belle2_bins(joint, best, posterior, seed=seed))
     run["wall_time_s"] = time.perf_counter() - t0
@@ -358,6 +371,25 @@ def _profiles(joint, best, n, path):
         _say(f"  {name:<12} ∈ [{lo:.5g}, {hi:.5g}]{_unit(joint.model, name)}"
              + ("" if reached else "  (nan: Δχ² = 1 not reached on the grid)"))
     path.write_text(json.dumps(out, indent=1))
+
+
+def _print_evidence(ev):
+    """ln Z's with their uncertainties, the Bayes factor against the SM and the mass of each mode."""
+    _say("evidence (natural logs; ± the standard error over the independent SMC runs):")
+    _say(f"  ln Z (all data)                      = {ev['ln_z']:.3f} ± {ev['ln_z_error']:.3f}")
+    if "ln_z_planck" in ev:
+        _say(f"  ln Z (Planck)                        = {ev['ln_z_planck']:.3f} ± "
+             f"{ev['ln_z_planck_error']:.3f}")
+    if "ln_z_flavour_given_planck" in ev:
+        _say(f"  ln Z (Belle II + limits | Planck)    = {ev['ln_z_flavour_given_planck']:.3f} ± "
+             f"{ev['ln_z_flavour_given_planck_error']:.3f}")
+    if "ln_z_sm" in ev:
+        _say(f"  ln Z (SM: Belle II + limits, B_NP=0) = {ev['ln_z_sm']:.3f} ± {ev['ln_z_sm_error']:.3f}")
+        _say(f"Bayes factor model vs SM on the flavour data: ln B = {ev['ln_bayes_factor']:.2f} ± "
+             f"{ev['ln_bayes_factor_error']:.2f} (B = {ev['bayes_factor']:.3g}): {ev['jeffreys']} on "
+             f"Jeffreys' scale, {ev['kass_raftery']} on Kass & Raftery's")
+    for label, m in ev.get("modes", {}).items():
+        _say(f"  posterior mass {label}: {m['mass']:.3f} ± {m['error']:.3f}")
 
 
 def _print_posterior(spec, summary):
@@ -579,9 +611,10 @@ def build_parser():
 
     p = add("fit", "fit a fit file (fits/*.toml) to the Belle II + Planck data", cmd_fit)
     p.add_argument("file", help="fit file (TOML), e.g. fits/alp_freeze_in.toml")
-    p.add_argument("--method", choices=("best-fit", "nuts"), default="best-fit",
+    p.add_argument("--method", choices=("best-fit", "nuts", "smc"), default="best-fit",
                    help="best-fit: maximum likelihood with ±1σ from the Hessian (default); "
-                        "nuts: best fit, then NUTS posterior sampling started there")
+                        "nuts: best fit, then NUTS posterior sampling started there; "
+                        "smc: best fit, then tempered SMC: posterior, evidence ln Z, Bayes factor vs the SM")
     p.add_argument("--quick", action="store_true", help="apply the file's [quick] overrides (a few minutes)")
     p.add_argument("--out", metavar="DIR", help="result folder (default results/<fit name>/)")
     p.add_argument("--seed", type=int, help="random seed of the starts and the sampler (default: file's)")

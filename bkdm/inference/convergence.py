@@ -33,6 +33,30 @@ def check_settings(chains, draws, where="sampler"):
                          f"{ESS_MIN}, the effective-sample-size target; set {where}.draws ≥ {need}")
 
 
+MIN_PARTICLES = 32  # per run: fewer leave the tempering schedule and the mass matrix to a handful of points
+
+
+def check_smc_settings(particles, runs, target_ess, mcmc_steps, leapfrog_steps, where="smc"):
+    """ValueError naming the key for SMC settings that cannot work (see :func:`check_settings`)."""
+    for key, value in (("particles", particles), ("runs", runs), ("mcmc_steps", mcmc_steps),
+                       ("leapfrog_steps", leapfrog_steps)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{where}.{key} must be a positive integer, got {value!r}")
+    if runs < 2:
+        raise ValueError(f"{where}.runs = {runs}: at least 2 independent runs are needed for the uncertainty "
+                         "of ln Z and for R̂")
+    if runs > MAX_CHAINS:
+        raise ValueError(f"{where}.runs = {runs}: at most {MAX_CHAINS} runs are allowed")
+    if particles < MIN_PARTICLES:
+        raise ValueError(f"{where}.particles = {particles}: at least {MIN_PARTICLES} per run are needed")
+    if particles * runs < ESS_MIN:
+        raise ValueError(f"{where}.particles = {particles}: {runs} runs × {particles} particles = "
+                         f"{particles * runs} < {ESS_MIN}, the effective-sample-size target; set "
+                         f"{where}.particles ≥ {math.ceil(ESS_MIN / runs)}")
+    if isinstance(target_ess, bool) or not isinstance(target_ess, (int, float)) or not 0 < target_ess < 1:
+        raise ValueError(f"{where}.target_ess = {target_ess!r}: must lie in (0, 1)")
+
+
 def _round_up(x, step=500):
     return int(step * math.ceil(x / step))
 

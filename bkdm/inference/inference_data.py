@@ -20,7 +20,6 @@ Groups (units: θ in the model's ``PARAMETERS`` units — GeV, GeV⁻¹, dimensi
 import hashlib
 import json
 from pathlib import Path
-from statistics import NormalDist
 
 import arviz as az
 import jax
@@ -89,9 +88,7 @@ def observed_data(joint):
         attrs["omega_h2_sigma"] = float(planck.omega_h2_sigma(joint.planck_options["theory_uncertainty"]))
     if joint.limits:
         out["limit_br"] = np.zeros(len(joint.limits))
-        attrs["limit_br_sigma"] = json.dumps({
-            n: constraints.LIMITS[n].limit / NormalDist().inv_cdf(constraints.LIMITS[n].cl)
-            for n in joint.limits})
+        attrs["limit_br_sigma"] = json.dumps({n: constraints.limit_sigma(n) for n in joint.limits})
     return out, attrs
 
 

@@ -17,7 +17,6 @@ likelihood) with a zero gradient, and is counted in :attr:`JointLikelihood.relic
 """
 
 import functools
-from statistics import NormalDist
 
 import jax
 import jax.numpy as jnp
@@ -137,10 +136,16 @@ class JointLikelihood:
         self.relic_failures += int(np.sum((np.asarray(status) != 0) | ~np.isfinite(np.asarray(value))))
 
     def omega_h2(self, theta):
-        """(Ωh², status) for ``theta``; status 0 = success (differentiable, see module docstring)."""
-        val, status = self._omega(jnp.asarray(theta, dtype=jnp.float64))
+        """(Ωh², status) for ``theta``; status 0 = success (differentiable, see module docstring).
+        Failed solves are counted in ``relic_failures``."""
+        val, status = self.relic(theta)
         jax.debug.callback(self._count, status, val)
         return val, status
+
+    def relic(self, theta):
+        """:meth:`omega_h2` without the failure count (a host callback per point under ``vmap``):
+        for batched callers that count failures themselves."""
+        return self._omega(jnp.asarray(theta, dtype=jnp.float64))
 
     def observables(self, theta):
         """Named physics quantities at ``theta`` (for reports, scans and plots)."""
@@ -221,8 +226,7 @@ class JointLikelihood:
         if self.limits:
             p = self.params(theta)
             for name in self.limits:
-                lim = constraints.LIMITS[name]
-                sigma = lim.limit / NormalDist().inv_cdf(lim.cl)
+                sigma = constraints.limit_sigma(name)
                 chi2 = constraints.twice_nll(self.model, p, (name,))
                 out.append(jnp.reshape(-0.5 * chi2 - 0.5 * jnp.log(2 * jnp.pi * sigma**2), (1,)))
         return jnp.concatenate(out)
