@@ -12,12 +12,13 @@ product of the mean incremental weights estimates the normalising constant
 unbiased in Z. ``runs`` independent runs give ln Z as their mean and its standard error
 sd/√runs (the uncertainty reported), and serve as the "chains" of the posterior's R̂/ESS.
 
-Coordinates x = (u, ν): u_i the unconstrained coordinate of each physics parameter under its fit-file
+Coordinates x = (u, w): u_i the unconstrained coordinate of each physics parameter under its fit-file
 prior (:class:`~bkdm.inference.fitspec.Prior`: θ = lo + (hi − lo)·σ(u) for uniform priors, ln θ the
 same for log-uniform ones, so u is standard-logistic distributed under the prior; θ = mean + σ·u for
-normal ones) and ν the Belle II nuisances (flat prior over pyhf's bounds, as in the NUTS model). The
-reference for ν is the Gaussian N(ν̂, 2H⁻¹) of the SM Belle II fit (H the Hessian of −2 ln L in ν),
-which makes the tempering start near the nuisances' posterior; its density cancels at β = 1.
+normal ones) and ν the Belle II nuisances with the flat prior over pyhf's bounds of the NUTS model,
+sampled in w = logit((ν − lo)/(hi − lo)) as NUTS does (:class:`Nuisances`). The reference for w is the
+Gaussian of the SM Belle II fit (its Hessian), which makes the tempering start near the nuisances'
+posterior; its density cancels at β = 1.
 
 Paths. With a Planck term the tempering runs in two stages, which also separates the evidence:
 
@@ -157,9 +158,7 @@ class HostFunction:
 class Tempering:
     """Result of :func:`temper`: equally weighted ``particles`` (runs, N, d) at β = 1, ``log_z``
     (runs,), ``betas`` (one list per run), ``acceptance`` (mean HMC acceptance per stage, per run),
-    ``step_sizes`` (per stage, per run), ``final_acceptance`` (runs, N) of the last moves, and the
-    per-run unequal ``weights`` (runs, N) with the ``weighted_particles`` they belong to (before the
-    final resampling)."""
+    ``step_sizes`` (per stage, per run), ``final_acceptance`` (runs, N) of the final moves at β = 1."""
 
     particles: np.ndarray
     log_z: np.ndarray
@@ -167,8 +166,6 @@ class Tempering:
     acceptance: list
     step_sizes: list
     final_acceptance: np.ndarray
-    weights: np.ndarray
-    weighted_particles: np.ndarray
     wall_time_s: float
 
 
@@ -196,6 +193,8 @@ def _inverse_mass(particles, fixed_block=None):
     coordinates (all, or those before ``fixed_block``), ``fixed_block`` (a covariance) for the trailing
     ones; eigenvalues floored at 1e-10 × the largest."""
     k = particles.shape[1] - (0 if fixed_block is None else fixed_block.shape[0])
+    if k == 0:
+        return fixed_block
     cov = _local_covariance(particles[:, :k], neighbours=2 * k + 2)
     cov = 0.5 * (cov + cov.T)
     if fixed_block is not None:
@@ -255,8 +254,7 @@ def temper(logprior, loglik, particles, seed=0, mcmc_steps=4, leapfrog_steps=8, 
 
     t0 = time.perf_counter()
     keys = jax.random.split(jax.random.PRNGKey(seed), runs)
-    out = {"particles": [], "log_z": [], "betas": [], "acceptance": [], "step_sizes": [], "final": [],
-           "weights": [], "weighted": []}
+    out = {"particles": [], "log_z": [], "betas": [], "acceptance": [], "step_sizes": [], "final": []}
     eps0 = 0.5 / d**0.25 if step_size is None else step_size
     for r in range(runs):
         state = adaptive_tempered.init(jnp.asarray(particles[r]))
@@ -296,12 +294,9 @@ def temper(logprior, loglik, particles, seed=0, mcmc_steps=4, leapfrog_steps=8, 
         out["acceptance"].append(accs)
         out["step_sizes"].append(epss)
         out["final"].append(np.asarray(acc))
-        out["weights"].append(weights)
-        out["weighted"].append(np.asarray(state.particles))
     return Tempering(particles=np.stack(out["particles"]), log_z=np.asarray(out["log_z"]),
                      betas=out["betas"], acceptance=out["acceptance"], step_sizes=out["step_sizes"],
-                     final_acceptance=np.stack(out["final"]), weights=np.stack(out["weights"]),
-                     weighted_particles=np.stack(out["weighted"]), wall_time_s=time.perf_counter() - t0)
+                     final_acceptance=np.stack(out["final"]), wall_time_s=time.perf_counter() - t0)
 
 
 def mean_and_error(values):
@@ -334,34 +329,65 @@ def _draw_u(prior, key, shape):
     return jax.random.truncated_normal(key, a, b, shape)
 
 
-def nuisance_reference(joint, step=1e-5):
-    """(mean, covariance) of the Gaussian reference for the Belle II nuisances: the SM fit
-    (B_NP = 0, μ = 1) and 2H⁻¹, H the Hessian of −2 ln L in the free nuisances by central differences
-    of the exact gradient (relative step ``step``); eigenvalues floored at 1e-12 × the largest."""
-    belle2 = joint.belle2
-    fit = belle2.fit(mu=1.0)
-    index = np.array([belle2.parameter_names.index(name) for name in joint.nuisance_names])
-    mean = np.asarray(fit.pars, dtype=float)[index]
-    zeros = jnp.zeros(100)
-    n = index.size
-    h = np.zeros((n, n))
-    for k in range(n):
-        dk = step * max(1.0, abs(mean[k]))
-        grads = []
-        for sign in (1.0, -1.0):
-            nu = mean.copy()
-            nu[k] += sign * dk
-            full = joint.belle2_parameters(jnp.asarray(nu))
-            grads.append(np.asarray(belle2.value_and_grad(full, zeros)[1][0]))
-        h[:, k] = (grads[0][index] - grads[1][index]) / (2 * dk)
-    h = 0.5 * (h + h.T)
-    val, vec = np.linalg.eigh(h)
-    val = np.maximum(val, 1e-12 * val.max())
-    return mean, (vec / val) @ vec.T * 2.0
+class Nuisances:
+    """The Belle II nuisances ν in the unconstrained coordinates w of the sampler,
+    ν = lo + (hi − lo) σ(w) (numpyro's map of the NUTS model's flat prior over pyhf's bounds), so the
+    flat prior is the standard logistic density of w, and the Gaussian reference q(w) = N(ŵ, Σ_w) at the
+    SM fit ν̂ (B_NP = 0, μ = 1): Σ_w⁻¹ = J (H/2) J + diag(2σ(1 − σ)) — the curvature of −ln L (H the
+    Hessian of −2 ln L in ν by central differences of the exact gradient, relative step ``step``;
+    J = dν/dw) plus that of the logistic prior density. In w the reference has no mass outside the
+    bounds: several background-shape nuisances (γ ≈ 1 ± 1 on [1e-10, 10]) would put a Gaussian in ν
+    outside with 16 % probability each (P(all 231 inside) ≈ 2 %)."""
+
+    def __init__(self, joint, step=1e-5):
+        belle2 = joint.belle2
+        self.lo, self.hi = np.asarray(joint.nuisance_bounds, dtype=float).T
+        index = np.array([belle2.parameter_names.index(name) for name in joint.nuisance_names])
+        nu = np.asarray(belle2.fit(mu=1.0).pars, dtype=float)[index]
+        nu = np.clip(nu, self.lo + 1e-9 * (self.hi - self.lo), self.hi - 1e-9 * (self.hi - self.lo))
+        zeros = jnp.zeros(100)
+        n = index.size
+        h = np.zeros((n, n))
+        for k in range(n):
+            dk = step * max(1.0, abs(nu[k]))
+            grads = []
+            for sign in (1.0, -1.0):
+                shifted = nu.copy()
+                shifted[k] += sign * dk
+                full = joint.belle2_parameters(jnp.asarray(shifted))
+                grads.append(np.asarray(belle2.value_and_grad(full, zeros)[1][0]))
+            h[:, k] = (grads[0][index] - grads[1][index]) / (2 * dk)
+        t = (nu - self.lo) / (self.hi - self.lo)
+        self.mean = np.log(t) - np.log1p(-t)
+        jac = (self.hi - self.lo) * t * (1 - t)
+        precision = jac[:, None] * (0.25 * (h + h.T)) * jac[None, :] + np.diag(2 * t * (1 - t))
+        val, vec = np.linalg.eigh(precision)
+        val = np.maximum(val, 1e-12 * val.max())
+        self.cov = (vec / val) @ vec.T
+        self.chol = np.linalg.cholesky(self.cov)
+        self._norm = float(np.sum(np.log(np.diag(self.chol)))) + 0.5 * n * math.log(2 * math.pi)
+
+    def nu(self, w):
+        """ν(w) (JAX or numpy)."""
+        return self.lo + (self.hi - self.lo) * jax.nn.sigmoid(w)
+
+    def log_prior(self, w):
+        """ln of the flat prior over the bounds, in w: Σ ln σ(w)(1 − σ(w))."""
+        return jnp.sum(-jax.nn.softplus(-w) - jax.nn.softplus(w))
+
+    def log_reference(self, w):
+        """ln q(w) (normalised Gaussian)."""
+        z = jax.scipy.linalg.solve_triangular(self.chol, w - self.mean, lower=True)
+        return -0.5 * jnp.sum(z**2) - self._norm
+
+    def draw(self, key, shape):
+        """Draws from q, shape (*shape, n)."""
+        return self.mean + np.asarray(jax.random.normal(key, (*shape, self.mean.size))) @ self.chol.T
 
 
 class FitDensities:
-    """The log densities of :func:`run_smc` for a joint likelihood, in x = (u, ν) (module docstring),
+    """The log densities of :func:`run_smc` for a joint likelihood, in x = (u, w) (module docstring;
+    w the nuisances' unconstrained coordinates, :class:`Nuisances`),
     with the relic and flavour terms behind :class:`HostFunction` executables compiled for ``batch``
     points. All values are natural logs of normalised densities; failures are
     :data:`FAILED_LOG_DENSITY`."""
@@ -371,12 +397,7 @@ class FitDensities:
         self.priors = tuple(joint.spec.free[name] for name in joint.names)
         self.n_theta, self.n_nu = joint.n_theta, joint.n_nuisance
         self.dim = self.n_theta + self.n_nu
-        if self.n_nu:
-            self.nu_mean, self.nu_cov = nuisance_reference(joint)
-            self._nu_chol = np.linalg.cholesky(self.nu_cov)
-            lo, hi = np.asarray(joint.nuisance_bounds, dtype=float).T
-            self._nu_lo, self._nu_hi = lo, hi
-            self._log_nu_prior = -float(np.sum(np.log(hi - lo)))
+        self.nuisances = Nuisances(joint) if self.n_nu else None
         self.planck = joint.planck_options is not None
         self.flavour_terms = joint.belle2 is not None or bool(joint.limits)
         t0 = time.perf_counter()
@@ -392,7 +413,8 @@ class FitDensities:
             mask = np.array([label != "planck" for label in joint.observation_labels])
 
             def flavour(x):
-                ll = joint.pointwise_log_likelihood(self.theta(x[: self.n_theta]), x[self.n_theta:],
+                nu = self.nuisances.nu(x[self.n_theta:]) if self.n_nu else x[self.n_theta:]
+                ll = joint.pointwise_log_likelihood(self.theta(x[: self.n_theta]), nu,
                                                     omega_h2=planck.OMEGA_DM_H2)
                 return jnp.sum(ll[mask])
 
@@ -400,9 +422,9 @@ class FitDensities:
             self._limits_sm = float(sum(-0.5 * math.log(2 * math.pi * constraints.limit_sigma(name) ** 2)
                                         for name in joint.limits))
             if joint.belle2 is not None:
-                def flavour_sm(nu):
-                    zeros = jnp.zeros(100)
-                    return -0.5 * joint.belle2.twice_nll(joint.belle2_parameters(nu), zeros) + self._limits_sm
+                def flavour_sm(w):
+                    full = joint.belle2_parameters(self.nuisances.nu(w))
+                    return -0.5 * joint.belle2.twice_nll(full, jnp.zeros(100)) + self._limits_sm
 
                 self.flavour_sm = HostFunction(flavour_sm, self.n_nu, batch, batching="map")
         self.compile_time_s = time.perf_counter() - t0
@@ -418,19 +440,6 @@ class FitDensities:
     def log_prior_u(self, x):
         return sum(_log_prior_u(p, x[i]) for i, p in enumerate(self.priors))
 
-    def log_reference_nu(self, nu):
-        """ln N(ν; ν̂, Σ) (normalised)."""
-        if not self.n_nu:
-            return 0.0
-        z = jax.scipy.linalg.solve_triangular(self._nu_chol, nu - self.nu_mean, lower=True)
-        return (-0.5 * jnp.sum(z**2) - float(np.sum(np.log(np.diag(self._nu_chol))))
-                - 0.5 * self.n_nu * math.log(2 * math.pi))
-
-    def log_prior_nu(self, nu):
-        """ln of the flat prior over pyhf's bounds (failure value outside)."""
-        inside = jnp.all((nu > self._nu_lo) & (nu < self._nu_hi))
-        return jnp.where(inside, self._log_nu_prior, FAILED_LOG_DENSITY)
-
     def log_planck(self, x):
         omega = self.omega(x[: self.n_theta])
         term = -0.5 * ((omega - planck.OMEGA_DM_H2) / self.sigma_planck) ** 2 - 0.5 * math.log(
@@ -442,14 +451,12 @@ class FitDensities:
         return jnp.where(jnp.isfinite(value), value, FAILED_LOG_DENSITY)
 
     def draw(self, key, shape):
-        """Draws from π(u)·q(ν), shape (*shape, d)."""
+        """Draws from π(u)·q(w), shape (*shape, d)."""
         keys = jax.random.split(key, self.n_theta + 1)
         u = jnp.stack([_draw_u(p, k, shape) for p, k in zip(self.priors, keys[:-1], strict=True)], axis=-1)
         if not self.n_nu:
             return np.asarray(u)
-        z = jax.random.normal(keys[-1], (*shape, self.n_nu))
-        nu = self.nu_mean + z @ self._nu_chol.T
-        return np.asarray(jnp.concatenate([u, nu], axis=-1))
+        return np.concatenate([np.asarray(u), self.nuisances.draw(keys[-1], shape)], axis=-1)
 
 
 # ------------------------------------------------------------------------------------ a fit's evidence
@@ -499,14 +506,15 @@ def run_smc(joint, particles=128, runs=4, mcmc_steps=4, leapfrog_steps=8, target
     t0 = time.perf_counter()
     dens = FitDensities(joint, particles)
     n_t = dens.n_theta
-    fixed = dens.nu_cov if dens.n_nu else None
+    nuis = dens.nuisances
+    fixed = nuis.cov if dens.n_nu else None
     key_sm, key_draw = jax.random.split(jax.random.PRNGKey(seed))
     x0 = dens.draw(key_draw, (runs, particles))
     common = {"mcmc_steps": mcmc_steps, "leapfrog_steps": leapfrog_steps, "target_ess": target_ess,
               "fixed_block": fixed}
 
     def base(x):
-        return dens.log_prior_u(x) + (dens.log_reference_nu(x[n_t:]) if dens.n_nu else 0.0)
+        return dens.log_prior_u(x) + (nuis.log_reference(x[n_t:]) if dens.n_nu else 0.0)
 
     stages = {}
     if dens.planck:
@@ -518,8 +526,8 @@ def run_smc(joint, particles=128, runs=4, mcmc_steps=4, leapfrog_steps=8, target
             return base(x) + (dens.log_planck(x) if dens.planck else 0.0)
 
         def like_b(x):
-            nu = x[n_t:]
-            extra = dens.log_prior_nu(nu) - dens.log_reference_nu(nu) if dens.n_nu else 0.0
+            w = x[n_t:]
+            extra = nuis.log_prior(w) - nuis.log_reference(w) if dens.n_nu else 0.0
             return extra + dens.log_flavour(x)
 
         stages["flavour"] = temper(prior_b, like_b, x0, seed=seed + 1, progress=progress and "SMC flavour",
@@ -527,16 +535,14 @@ def run_smc(joint, particles=128, runs=4, mcmc_steps=4, leapfrog_steps=8, target
     final = stages["flavour"] if dens.flavour_terms else stages["planck"]
     # the SM on the flavour data: Belle II with B_NP = 0 (nuisances tempered from the reference), limits at 0
     if dens.flavour_terms and joint.belle2 is not None:
-        nu0 = dens.draw(key_sm, (runs, particles))[..., n_t:]
+        w0 = nuis.draw(key_sm, (runs, particles))
 
-        def like_sm(nu):
-            value = dens.flavour_sm(nu)
-            return (dens.log_prior_nu(nu) - dens.log_reference_nu(nu)
+        def like_sm(w):
+            value = dens.flavour_sm(w)
+            return (nuis.log_prior(w) - nuis.log_reference(w)
                     + jnp.where(jnp.isfinite(value), value, FAILED_LOG_DENSITY))
 
-        sm = temper(dens.log_reference_nu, like_sm, nu0, seed=seed + 2, progress=progress and "SMC SM",
-                    mcmc_steps=mcmc_steps, leapfrog_steps=leapfrog_steps, target_ess=target_ess,
-                    fixed_block=None)
+        sm = temper(nuis.log_reference, like_sm, w0, seed=seed + 2, progress=progress and "SMC SM", **common)
         log_z_sm = sm.log_z
     elif dens.flavour_terms:
         sm, log_z_sm = None, np.full(runs, dens._limits_sm)
@@ -549,7 +555,7 @@ def run_smc(joint, particles=128, runs=4, mcmc_steps=4, leapfrog_steps=8, target
     theta = dens.theta_numpy(x[..., :n_t].reshape(-1, n_t)).reshape(runs, particles, n_t)
     posterior = {name: theta[..., i] for i, name in enumerate(joint.names)}
     if dens.n_nu:
-        posterior["nuisances"] = x[..., n_t:]
+        posterior["nuisances"] = np.asarray(nuis.nu(x[..., n_t:]))
     if dens.planck:
         omega = dens.omega.evaluate(x[..., :n_t].reshape(-1, n_t))[0].reshape(runs, particles)
         posterior["omega_h2"] = omega
