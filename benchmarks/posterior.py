@@ -76,10 +76,10 @@ def run(fit, method, sets, out_dir, quick=False):
         cmd.append("--quick")
     print("[posterior] " + " ".join(cmd), flush=True)
     t0, r0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    with open(out_dir / "cli.log", "w") as log:  # streamed: progress visible while it runs
+        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, text=True)
     wall, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-    (out_dir / "cli.log").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         raise SystemExit(f"bkdm fit failed (exit {proc.returncode}); log in {out_dir / 'cli.log'}")
     summary = json.loads((out_dir / "summary.json").read_text())
