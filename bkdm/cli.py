@@ -3,7 +3,7 @@
     bkdm info  --model alp [--set f_a=2e8 ...] [--relic] [--json]
     bkdm relic --model dark-photon [--set ...] [--method cbe|nbe] [--plot FILE] [--json]
     bkdm fits                                   # the shipped fits
-    bkdm fit   alp-freeze-in [--method best-fit|nuts] [--quick] [--out DIR] [--seed N] [--profile N]
+    bkdm fit   alp-freeze-in [--method best-fit|nuts|smc] [--quick] [--out DIR] [--seed N] [--profile N]
     bkdm scan  alp-freeze-in [--points N] [--plane m_a,f_a] [--out DIR] [--quick]
     bkdm plot  results/alp-freeze-in
     bkdm --plugin my_model.py info --model my-model      # a user-defined model (docs/add-a-model.md)
@@ -372,6 +372,18 @@ def cmd_fit(args):
         result.save(out)
         posterior = result.inference_data.posterior
         _print_posterior(spec, result.summary)
+    if args.method == "smc":
+        from bkdm.inference import smc
+
+        s = spec.smc
+        result = smc.run_smc(joint, particles=s["particles"], runs=s["runs"], mcmc_steps=s["mcmc_steps"],
+                             leapfrog_steps=s["leapfrog_steps"], target_ess=s["target_ess"],
+                             seed=s["seed"] if args.seed is None else args.seed, modes=s["modes"],
+                             progress=True)
+        result.save(out)
+        posterior = result.inference_data.posterior
+        _print_evidence(result.summary["evidence"])
+        _print_posterior(spec, result.summary)
     if joint.belle2 is not None:
         _save_bins(out / "belle2_bins.npz", _belle2_bins(joint, best, posterior, seed=seed))
         np.savez(out / "spectrum.npz", **_spectrum(joint, best, posterior, seed=seed))
@@ -420,15 +432,47 @@ def _profiles(joint, best, n, path):
     path.write_text(json.dumps(out, indent=1))
 
 
+def _print_evidence(ev):
+    """ln Z's with their uncertainties, the Bayes factor against the SM and the mass of each mode."""
+    _say("evidence (natural logs; ± the standard error over the independent SMC runs):")
+    _say(f"  ln Z (all data)                      = {ev['ln_z']:.3f} ± {ev['ln_z_error']:.3f}")
+    if "ln_z_planck" in ev:
+        _say(f"  ln Z (Planck)                        = {ev['ln_z_planck']:.3f} ± "
+             f"{ev['ln_z_planck_error']:.3f}")
+    if "ln_z_flavour_given_planck" in ev:
+        _say(f"  ln Z (Belle II + limits | Planck)    = {ev['ln_z_flavour_given_planck']:.3f} ± "
+             f"{ev['ln_z_flavour_given_planck_error']:.3f}")
+    if "ln_z_sm" in ev:
+        _say(f"  ln Z (SM: Belle II + limits, B_NP=0) = {ev['ln_z_sm']:.3f} ± {ev['ln_z_sm_error']:.3f}")
+        _say(f"Bayes factor model vs SM on the flavour data: ln B = {ev['ln_bayes_factor']:.2f} ± "
+             f"{ev['ln_bayes_factor_error']:.2f} (B = {ev['bayes_factor']:.3g}): {ev['jeffreys']} on "
+             f"Jeffreys' scale, {ev['kass_raftery']} on Kass & Raftery's")
+    for label, m in ev.get("modes", {}).items():
+        _say(f"  posterior mass {label}: {m['mass']:.3f} ± {m['error']:.3f}")
+
+
 def _print_posterior(spec, summary):
-    _say("posterior (mean ± sd, 94 % HDI, r_hat, bulk ESS):")
+    """Posterior table (R̂ to 3 decimals, ESS to integers), divergences, and the verdict with what to
+    change (:func:`bkdm.inference.convergence.assess`)."""
+    from bkdm.inference import convergence
+
+    _say(f"posterior (mean ± sd, 94 % HDI; R̂ ≤ {convergence.R_HAT_MAX} and ESS ≥ {convergence.ESS_MIN} "
+         "wanted):")
     for name in spec.free_names:
         s = summary[name]
+        r_hat = "n/a" if s.get("r_hat") is None else f"{s['r_hat']:.3f}"
+        bulk, tail = ("n/a" if s.get(k) is None else f"{s[k]:.0f}" for k in ("ess_bulk", "ess_tail"))
         _say(f"  {name:<12} = {s['mean']:.5g} ± {s['sd']:.3g}  [{s['hdi_3%']:.5g}, {s['hdi_97%']:.5g}]"
-             f"{_unit(spec.model, name)}  r_hat {s['r_hat']}  ESS {s['ess_bulk']}")
-    _say(f"divergences: {summary['n_divergences']}, relic failures: {summary['relic_failures']}")
+             f"{_unit(spec.model, name)}   R̂ {r_hat}   ESS bulk {bulk}, tail {tail}")
+    if "n_divergences" in summary:
+        draws = summary.get("settings", {}).get("draws", 0) * summary.get("settings", {}).get("chains", 0)
+        share = f" ({100 * summary['n_divergences'] / draws:.2f} % of {draws} draws)" if draws else ""
+        _say(f"divergent transitions: {summary['n_divergences']}{share}; "
+             f"relic failures: {summary.get('relic_failures', 0)}")
     for warning in summary.get("warnings", ()):
         _say(f"warning: {warning}")
+    if "verdict" in summary:
+        _say(f"verdict: {summary['verdict']}")
 
 
 # ---------------------------------------------------------------------------------------- scan
@@ -588,7 +632,9 @@ def make_plots(out):
                                      and n not in ("omega_h2", "br_b_to_k_invisible", "relic_status")]
         plotting.plot_corner({n: np.asarray(posterior[n]).ravel() for n in names}, out / "corner",
                              truths=best, log_scale=log_names)
-        written.append(out / "corner.png")
+        plotting.plot_trace(posterior, names, out / "trace", log_scale=log_names)
+        plotting.plot_rank(posterior, names, out / "rank", log_scale=log_names)
+        written += [out / "corner.png", out / "trace.png", out / "rank.png"]
     if (out / "plane.npz").is_file():
         with np.load(out / "plane.npz") as f:
             names = [str(n) for n in f["names"]]
@@ -697,9 +743,10 @@ def build_parser():
                 "file (TOML)")
     p = add("fit", "fit a fit file (or a shipped fit) to the Belle II + Planck data", cmd_fit)
     p.add_argument("file", metavar="FIT", help=fit_help)
-    p.add_argument("--method", choices=("best-fit", "nuts"), default="best-fit",
+    p.add_argument("--method", choices=("best-fit", "nuts", "smc"), default="best-fit",
                    help="best-fit: maximum likelihood with ±1σ from the Hessian (default); "
-                        "nuts: best fit, then NUTS posterior sampling started there")
+                        "nuts: best fit, then NUTS posterior sampling started there; "
+                        "smc: best fit, then tempered SMC: posterior, evidence ln Z, Bayes factor vs the SM")
     p.add_argument("--quick", action="store_true", help="apply the file's [quick] overrides (a few minutes)")
     p.add_argument("--out", metavar="DIR", help="result folder (default results/<fit name>/)")
     p.add_argument("--seed", type=int, help="random seed of the starts and the sampler (default: file's)")

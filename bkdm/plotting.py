@@ -12,6 +12,8 @@ mathtext (LaTeX syntax, no TeX installation needed) with units: :func:`parameter
 * :func:`belle2_spectrum` / :func:`plot_spectrum` — dB/dq² of B⁺ → K⁺ + invisible: the SM
   spectrum and the new-physics line on the Belle II generator binning (with a posterior band).
 * :func:`plot_corner` — a small corner plot of posterior samples.
+* :func:`plot_trace` / :func:`plot_rank` — ArviZ's trace and rank plots of a posterior's chains
+  (convergence diagnostics: chains that disagree show as separate traces / non-uniform ranks).
 * :func:`plot_coupling_plane` — Ωh² = 0.12 contour and Belle II 1σ/2σ regions in a plane of two
   parameters.
 * :func:`plot_yield_evolution` / :func:`relic_curves` — Y(x) (and y/y_eq) of a relic-density solve.
@@ -321,6 +323,41 @@ def plot_corner(samples, path, truths=None, log_scale=(), bins=30):
                 ax.tick_params(labelbottom=False)
             if j > 0 and i != j:
                 ax.tick_params(labelleft=False)
+    save(fig, path)
+    return fig
+
+
+def _posterior_view(posterior, names, log_scale):
+    """The posterior's ``names`` as a Dataset, log-scale ones as log10 (renamed ``log10 <name>``)."""
+    import xarray as xr
+
+    return xr.Dataset({(f"log10 {n}" if n in log_scale else n):
+                       (np.log10(posterior[n]) if n in log_scale else posterior[n]) for n in names})
+
+
+def plot_trace(posterior, names, path, log_scale=()):
+    """ArviZ trace plot (per parameter: the chains' marginal densities and their traces).
+    ``posterior``: an xarray Dataset with (chain, draw) variables ``names``."""
+    import arviz as az
+
+    data = _posterior_view(posterior, names, log_scale)
+    fig = _figure(9.0, 1.9 * len(names) + 0.4)
+    axes = fig.subplots(len(names), 2, squeeze=False)
+    az.plot_trace(data, axes=axes, compact=False, show=False)
+    save(fig, path)
+    return fig
+
+
+def plot_rank(posterior, names, path, log_scale=()):
+    """ArviZ rank plot: for each parameter, the histogram of the draws' ranks (over all chains)
+    per chain; uniform histograms mean the chains sample the same distribution (Vehtari et al.
+    2021, arXiv:1903.08008)."""
+    import arviz as az
+
+    data = _posterior_view(posterior, names, log_scale)
+    fig = _figure(3.0 * len(names) + 0.4, 3.2)
+    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    az.plot_rank(data, ax=axes, show=False)
     save(fig, path)
     return fig
 

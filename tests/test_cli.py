@@ -208,23 +208,62 @@ def test_fit_nuts_sets_devices_first_and_makes_corner_plot(tmp_path, capsys, mon
         idata = az.from_dict(posterior={"alpha_x": draws_})
         summary = {"alpha_x": {"mean": 2.33e-3, "sd": 2e-5, "hdi_3%": 2.29e-3, "hdi_97%": 2.37e-3,
                                "r_hat": 1.0, "ess_bulk": 400.0}, "n_divergences": 0, "relic_failures": 0,
-                   "warnings": ["alpha_x: tail ESS = 90 < 100 per chain (300): means and intervals "
-                                "are noisy"]}
+                   "warnings": ["alpha_x: tail ESS = 90 < 400: means and intervals are noisy"],
+                   "verdict": "NOT converged: do not quote this posterior yet — set sampler.draws = 1000"}
         return nuts.NutsResult(idata, summary)
 
     monkeypatch.setattr(nuts, "run_nuts", run_nuts)
     fit_file = tmp_path / "fit.toml"
-    fit_file.write_text(PLANCK_ONLY.read_text() + "\n[sampler]\nchains = 3\ndraws = 50\nwarmup = 50\n")
+    fit_file.write_text(PLANCK_ONLY.read_text() + "\n[sampler]\nchains = 3\ndraws = 150\nwarmup = 50\n")
     out_dir = tmp_path / "res"
     code, out, err = run(["fit", fit_file, "--method", "nuts", "--out", out_dir], capsys)
     assert code == 0, err
     assert calls[0] == ("devices", 3) and calls[1][0] == "load"
-    assert "posterior" in out and "r_hat" in out and "warning: alpha_x: tail ESS = 90" in out
-    for name in ("posterior.nc", "summary.json", "corner.png", "corner.pdf"):
+    assert "posterior" in out and "R̂ 1.000" in out and "warning: alpha_x: tail ESS = 90" in out
+    assert "verdict: NOT converged" in out and "sampler.draws = 1000" in out
+    for name in ("posterior.nc", "summary.json", "corner.png", "corner.pdf", "trace.png", "rank.png"):
         assert (out_dir / name).stat().st_size > 0
     (out_dir / "corner.png").unlink()
     code, out, _ = run(["plot", out_dir], capsys)
     assert code == 0 and (out_dir / "corner.png").stat().st_size > 1000
+
+
+def test_fit_smc_prints_evidence_bayes_factor_and_modes(tmp_path, capsys, monkeypatch):
+    """`--method smc`: the fit file's [smc] settings reach run_smc; ln Z's, the Bayes factor with its
+    verbal category, the mode masses, the posterior table and verdict are printed; files written."""
+    import arviz as az
+
+    from bkdm.inference import bestfit, smc
+
+    monkeypatch.setattr(bestfit, "best_fit", _fake_best_fit(2.33e-3, 8, 400))
+
+    def run_smc(joint, particles, runs, mcmc_steps, leapfrog_steps, target_ess, seed, modes, progress):
+        assert (particles, runs, mcmc_steps, modes) == (256, 3, 5, {"alpha_x": [2.3e-3]})
+        draws_ = np.random.default_rng(0).normal(2.33e-3, 2e-5, size=(runs, particles))
+        summary = {"alpha_x": {"mean": 2.33e-3, "sd": 2e-5, "hdi_3%": 2.29e-3, "hdi_97%": 2.37e-3,
+                               "r_hat": 1.002, "ess_bulk": 690.0, "ess_tail": 650.0},
+                   "evidence": {"ln_z": -3.21, "ln_z_error": 0.05, "ln_z_planck": -3.21,
+                                "ln_z_planck_error": 0.05, "ln_z_flavour_given_planck": 7.0,
+                                "ln_z_flavour_given_planck_error": 0.1, "ln_z_sm": 3.0, "ln_z_sm_error": 0.02,
+                                "ln_bayes_factor": 4.0, "ln_bayes_factor_error": 0.1,
+                                "bayes_factor": 54.6, "jeffreys": "very strong", "kass_raftery": "strong",
+                                "modes": {"1e-05 < alpha_x < 0.0023": {"mass": 0.31, "error": 0.02}}},
+                   "warnings": [], "verdict": "converged: R̂ ≤ 1.01 … the posterior can be used"}
+        return smc.SmcResult(az.from_dict(posterior={"alpha_x": draws_}), summary)
+
+    monkeypatch.setattr(smc, "run_smc", run_smc)
+    fit_file = tmp_path / "fit.toml"
+    fit_file.write_text(PLANCK_ONLY.read_text() + "\n[smc]\nparticles = 256\nruns = 3\nmcmc_steps = 5\n"
+                        "modes = { alpha_x = [2.3e-3] }\n")
+    out_dir = tmp_path / "res"
+    code, out, err = run(["fit", fit_file, "--method", "smc", "--out", out_dir], capsys)
+    assert code == 0, err
+    assert "ln Z (all data)                      = -3.210 ± 0.050" in out
+    assert "ln B = 4.00 ± 0.10 (B = 54.6): very strong on Jeffreys' scale, strong on Kass & Raftery's" in out
+    assert "posterior mass 1e-05 < alpha_x < 0.0023: 0.310 ± 0.020" in out
+    assert "R̂ 1.002   ESS bulk 690, tail 650" in out and "verdict: converged" in out
+    for name in ("posterior.nc", "summary.json", "corner.png", "trace.png", "rank.png"):
+        assert (out_dir / name).stat().st_size > 0
 
 
 # ------------------------------------------------------------------------------ scan (fake scan)
