@@ -340,11 +340,11 @@ def _profile_grid(prior, theta, interval, n):
 
 def _profiles(joint, best, n, path):
     """1-D profiles of every free parameter → ``path`` (JSON) and the Δχ² = 1 intervals printed."""
-    from bkdm.inference import profile
+    from bkdm.inference import profile, provenance
 
     if n < 3:
         raise ValueError(f"--profile {n}: need at least 3 points")
-    out = {}
+    out = {"provenance": provenance.record(joint.spec)}
     _say("profile-likelihood intervals (Δχ² = 1):")
     for i, name in enumerate(best.names):
         grid = _profile_grid(joint.spec.free[name], best.theta[i], best.theta_interval[i], n)
@@ -372,15 +372,23 @@ def _print_posterior(spec, summary):
 
 
 # ---------------------------------------------------------------------------------------- scan
-def _read_best(out, spec):
-    """(theta dict, nuisances) of ``out/bestfit.json`` if it belongs to this fit, else None."""
+def _read_best(out, spec, restart=False):
+    """(theta dict, nuisances) of ``out/bestfit.json``; None if there is none, or (with ``restart``)
+    if it was made with a different fit. Without ``restart`` a best fit of a different fit (another
+    fit hash or bkdm version, :mod:`bkdm.inference.provenance`) is a ValueError naming what changed."""
+    from bkdm.inference import provenance
+
     path = Path(out) / "bestfit.json"
     if not path.is_file():
         return None
     data = json.loads(path.read_text())
+    if provenance.mismatch(data.get("provenance"), spec):
+        if restart:
+            _say(f"note: ignoring {path}: it was made with a different fit (--restart)")
+            return None
+        provenance.check(data.get("provenance"), spec, str(path),
+                         advice="re-run `bkdm fit` into this folder, or use --restart to scan without it")
     names = list(data.get("names", ()))
-    if names != list(spec.free_names):
-        return None
     return dict(zip(names, data["theta"], strict=True)), np.asarray(data.get("nuisances", []), dtype=float)
 
 
@@ -408,7 +416,7 @@ def cmd_scan(args):
     spec = _load_spec(args.file, args.quick)
     out = _out_dir(args, spec)
     points = spec.scan["points"] if args.points is None else args.points
-    best = _read_best(out, spec)
+    best = _read_best(out, spec, restart=args.restart)
     fixed_others = {}
     if len(spec.free_names) >= 2:
         plane = args.plane.split(",") if args.plane else list(spec.free_names[:2])
@@ -429,7 +437,8 @@ def cmd_scan(args):
          + ("; Belle II nuisances at the best fit" if nuisances is not None else ""))
     result = scan_module.scan(joint, points=points, mode=spec.scan["mode"], observables=observables,
                               chunk=spec.scan["chunk"], out_dir=out / f"scan_{'_'.join(names)}",
-                              seed=spec.scan["seed"], nuisances=nuisances, progress=True)
+                              seed=spec.scan["seed"], nuisances=nuisances, progress=True,
+                              resume=not args.restart)
     failed = int(np.sum(result.status != 0))
     _say(f"{len(result.status)} points evaluated, {failed} failed relic solves")
     omega = result.observables["omega_h2"]
@@ -512,7 +521,8 @@ def make_plots(out):
     if (out / "profiles.json").is_file():
         profiles = json.loads((out / "profiles.json").read_text())
         plotting.plot_profiles({n: (p["grid"], [np.nan if v is None else v for v in p["delta_chi2"]])
-                                for n, p in profiles.items()}, out / "profiles", log_scale=log_names)
+                                for n, p in profiles.items() if n != "provenance"}, out / "profiles",
+                               log_scale=log_names)
         written.append(out / "profiles.png")
     return written
 
@@ -582,6 +592,9 @@ def build_parser():
                         "at the best fit of DIR/bestfit.json if present, else at their start values")
     p.add_argument("--quick", action="store_true", help="apply the file's [quick] overrides")
     p.add_argument("--out", metavar="DIR", help="result folder (default results/<fit name>/)")
+    p.add_argument("--restart", action="store_true",
+                   help="discard scan chunks already in the folder and ignore a best fit made with a "
+                        "different fit (default: resume, and refuse results of a different fit)")
 
     p = add("plot", "re-make the plots of a result folder from its saved data", cmd_plot)
     p.add_argument("result_dir", help="folder written by `bkdm fit` / `bkdm scan`")

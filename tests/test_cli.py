@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from bkdm import cli, plotting
+from bkdm.inference import fitspec, provenance
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PLANCK_ONLY = FIXTURES / "planck_only.toml"
@@ -252,7 +253,7 @@ def test_scan_plane_fixes_other_parameters_and_plots(tmp_path, capsys, monkeypat
 
     seen = {}
 
-    def fake_scan(joint, points, mode, observables, chunk, out_dir, seed, nuisances, progress):
+    def fake_scan(joint, points, mode, observables, chunk, out_dir, seed, nuisances, progress, resume):
         seen.update(names=joint.names, fixed=dict(joint.spec.fixed), observables=observables)
         theta = scan_module.scan_points(joint, points, mode, seed)
         omega = 0.12 * (3e-3 / theta[:, 1]) ** 2
@@ -267,8 +268,9 @@ def test_scan_plane_fixes_other_parameters_and_plots(tmp_path, capsys, monkeypat
     fit_file.write_text(TWO_PARAMETER_FIT)
     out_dir = tmp_path / "res"
     out_dir.mkdir()
-    (out_dir / "bestfit.json").write_text(json.dumps(
-        {"names": ["m_x", "alpha_x", "delta"], "theta": [2.0, 3e-3, 7e-3], "nuisances": []}))
+    best = {"names": ["m_x", "alpha_x", "delta"], "theta": [2.0, 3e-3, 7e-3], "nuisances": [],
+            "provenance": provenance.record(fitspec.load(fit_file))}
+    (out_dir / "bestfit.json").write_text(json.dumps(best))
     argv = ["scan", fit_file, "--points", 100, "--plane", "m_x,alpha_x", "--out", out_dir]
     code, out, err = run(argv, capsys)
     assert code == 0, err
@@ -278,6 +280,13 @@ def test_scan_plane_fixes_other_parameters_and_plots(tmp_path, capsys, monkeypat
     assert (out_dir / "coupling_plane.png").stat().st_size > 1000
     code, _, err = run(["scan", fit_file, "--plane", "m_x,epsilon", "--out", out_dir], capsys)
     assert code == 2 and "--plane" in err
+    # a best fit of another fit (m_psi changed) is refused, naming the field; --restart ignores it
+    fit_file.write_text(TWO_PARAMETER_FIT.replace("m_psi = 0.3", "m_psi = 0.4"))
+    code, _, err = run(argv, capsys)
+    assert code == 2 and "bestfit.json" in err and "fixed.m_psi: 0.3 → 0.4" in err
+    code, out, err = run(argv + ["--restart"], capsys)
+    assert code == 0, err
+    assert seen["fixed"]["delta"] == pytest.approx(5e-3)  # the prior start, not the stale best fit
 
 
 # ------------------------------------------------------------------------------------------ plotting

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from bkdm.inference import fitspec, scan
+from bkdm.inference import fitspec, provenance, scan
 from bkdm.inference.joint import JointLikelihood
 
 M_STAR = 3.2e-3  # GeV: m_χ where the stand-in Ωh² equals 0.12
@@ -37,10 +37,10 @@ def analytic_omega(m_chi, c_chi):
     return 0.12 * (m_chi / M_STAR) ** 3 * c_chi**2
 
 
-def make_joint(fail_above=None):
+def make_joint(fail_above=None, fixed=None):
     """Planck-only ALP JointLikelihood with the relic replaced by :func:`analytic_omega`; the relic
-    'fails' (status 1, Ωh² = NaN) for m_χ > ``fail_above``."""
-    joint = JointLikelihood(fitspec.parse(FIT))
+    'fails' (status 1, Ωh² = NaN) for m_χ > ``fail_above``; ``fixed`` updates the fixed values."""
+    joint = JointLikelihood(fitspec.parse({**FIT, "fixed": {**FIT["fixed"], **(fixed or {})}}))
 
     def omega_h2(theta):
         status = jnp.where(theta[0] > (fail_above or np.inf), 1, 0).astype(jnp.int32)
@@ -141,6 +141,20 @@ def test_interrupted_scan_resumes_without_losing_or_duplicating_points(joint, tm
 
     with pytest.raises(ValueError, match="different scan"):
         scan.scan(joint, **{**kwargs, "seed": 5})
+
+
+def test_resuming_with_a_changed_fixed_value_is_refused_naming_it(joint, tmp_path):
+    """Issue 18's stale-scan case: the same scan folder, [fixed] f_a changed in the fit → the fit hash
+    differs, resuming is refused with the field named, and resume=False (--restart) recomputes."""
+    kwargs = dict(points=4, mode="random", observables=("omega_h2", "twice_nll"), chunk=4, seed=2,
+                  out_dir=tmp_path, progress=False)
+    scan.scan(joint, **kwargs)
+    assert json.loads((tmp_path / "manifest.json").read_text())["fit_hash"] == provenance.fit_hash(joint.spec)
+    changed = make_joint(fixed={"f_a": 3e8})
+    with pytest.raises(ValueError, match=r"fixed\.f_a: 1\.5e\+08 → 3e\+08"):
+        scan.scan(changed, **kwargs)
+    again = scan.scan(changed, **{**kwargs, "resume": False})
+    assert again.manifest["fit_hash"] == provenance.fit_hash(changed.spec) != provenance.fit_hash(joint.spec)
 
 
 def test_invalid_arguments_are_rejected(joint):

@@ -45,6 +45,8 @@ import optax
 import optax.tree_utils as otu
 from tqdm.auto import tqdm
 
+from bkdm.inference import provenance
+
 GTOL = 1e-4  # gradient ∞-norm [−2 ln L per unit of x] below which a start counts as converged
 EDM_MAX = 1e-3  # largest estimated distance to the minimum [−2 ln L] of a converged best fit
 HESSIAN_STEP_U = 1e-3  # central-difference step in the unconstrained θ coordinates
@@ -353,7 +355,8 @@ class BestFitResult(JsonResult):
     at the best fit; ``edm``: estimated distance to the minimum [−2 ln L]; ``notes``: warnings.
     ``delta_chi2_sm`` = (−2 ln L_BelleII)_SM − (−2 ln L_BelleII) at the best fit (> 0: Belle II
     prefers the new physics). ``starts``: one dict per start
-    (``theta0``, ``theta``, ``twice_nll``, ``converged``, ``steps``). JSON: non-finite numbers → null.
+    (``theta0``, ``theta``, ``twice_nll``, ``converged``, ``steps``). ``provenance``: fit hash, bkdm
+    version and resolved fit (:mod:`bkdm.inference.provenance`). JSON: non-finite numbers → null.
     """
 
     spec_name: str
@@ -376,6 +379,7 @@ class BestFitResult(JsonResult):
     edm: float = math.nan
     notes: list = dataclasses.field(default_factory=list)
     nuisance_names: tuple = ()
+    provenance: dict = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data):
@@ -486,4 +490,4 @@ def best_fit(joint, starts=8, max_steps=400, seed=0, tolerance=1e-6, progress=Tr
         delta_chi2_sm=None if sm is None else float(sm) - terms["belle2"],
         starts=starts_info, converged=converged, relic_failures=joint.relic_failures - failures0,
         wall_time_s=time.perf_counter() - t0, edm=edm, notes=notes,
-        nuisance_names=tuple(joint.nuisance_names))
+        nuisance_names=tuple(joint.nuisance_names), provenance=provenance.record(joint.spec))

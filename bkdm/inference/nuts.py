@@ -47,8 +47,10 @@ for ``numpyro.infer.Predictive``.
 
 Result: :class:`NutsResult` — ArviZ ``InferenceData`` (posterior: θ's, ``nuisances``, observables;
 sample_stats: diverging, n_steps, tree_depth, acceptance_rate, energy, lp, step_size; attrs: run
-settings) and a summary (per θ: mean, sd, hdi_3%, hdi_97% (94 % HDI), r_hat, ess_bulk, ess_tail;
-n_divergences, relic_failures, timings, ess_per_second = min bulk ESS over θ / sampling time).
+settings incl. ``fit_hash``/``bkdm_version`` and ``provenance``, the JSON of
+:func:`bkdm.inference.provenance.record`) and a summary (per θ: mean, sd, hdi_3%, hdi_97% (94 % HDI),
+r_hat, ess_bulk, ess_tail; n_divergences, relic_failures, timings, ess_per_second = min bulk ESS
+over θ / sampling time).
 """
 
 import dataclasses
@@ -74,7 +76,7 @@ from numpyro.infer.hmc_util import dual_averaging
 from numpyro.infer.reparam import TransformReparam
 from tqdm.auto import tqdm
 
-from bkdm.inference import bestfit
+from bkdm.inference import bestfit, provenance
 from bkdm.inference import scan as scan_module
 
 CHAIN_METHODS = ("auto", "parallel", "vectorized", "sequential")
@@ -591,12 +593,14 @@ def run_nuts(joint, chains=4, warmup=1000, draws=1000, seed=0, target_accept=0.8
         "step_size": out["step_size"],
     }
     sampling_time = clock.times["sampling"]
+    record = provenance.record(joint.spec)  # fit hash + version: posterior.nc attrs and summary.json
     settings = {"fit": joint.spec.name, "model": joint.spec.model_name, "chains": chains, "warmup": warmup,
                 "draws": draws, "seed": seed, "target_accept": target_accept,
                 "max_tree_depth": max_tree_depth,
                 "warmup_tree_depth": warmup_tree_depth, "chain_method": method, "mass_matrix": mass_matrix,
                 "pool_step_size": pool_step_size,
-                "init": "given" if init is not None else "prior start", "numpyro": numpyro.__version__}
+                "init": "given" if init is not None else "prior start", "numpyro": numpyro.__version__,
+                "fit_hash": record["fit_hash"], "bkdm_version": record["bkdm_version"]}
     timings = {"wall_time_s": wall_time, "compile_time_s": clock.compile_time,
                "warmup_time_s": clock.times["warmup"], "sampling_time_s": sampling_time}
     n_divergences = int(sample_stats["diverging"].sum())
@@ -605,7 +609,7 @@ def run_nuts(joint, chains=4, warmup=1000, draws=1000, seed=0, target_accept=0.8
         coords={"nuisance": list(joint.nuisance_names)} if joint.n_nuisance else None,
         dims={"nuisances": ["nuisance"]} if joint.n_nuisance else None,
         attrs={**{k: str(v) for k, v in settings.items()}, "relic_failures": relic_failures,
-               "n_divergences": n_divergences, **timings})
+               "n_divergences": n_divergences, **timings, "provenance": json.dumps(record)})
 
     table = az.summary(idata, var_names=list(joint.names), hdi_prob=HDI_PROB, kind="all", round_to="none")
     columns = ("mean", "sd", "hdi_3%", "hdi_97%", "r_hat", "ess_bulk", "ess_tail")

@@ -38,10 +38,12 @@ single-process.
 Output (``out_dir``): ``chunk_00000.npz``, … (arrays ``index`` — global point indices —, ``theta``,
 ``status`` and one per observable; each written to a temporary file and renamed, so a chunk on disk
 is complete) and ``manifest.json`` (fit name, model, mode, seed, points, chunk size, observables,
-parameter names, nuisances, grid shape, completed chunks). With ``resume=True`` (default) chunks
-already on disk whose indices and θ's match the scan are kept and skipped, so an interrupted scan
-re-run with the same arguments neither loses nor duplicates points; a manifest for a different
-scan is an error.
+parameter names, nuisances, grid shape, completed chunks, and the provenance of
+:mod:`bkdm.inference.provenance`: ``fit_hash``, ``bkdm_version`` and the resolved fit). With
+``resume=True`` (default) chunks already on disk whose indices and θ's match the scan are kept and
+skipped, so an interrupted scan re-run with the same arguments neither loses nor duplicates points;
+a manifest for a different scan — other settings, or another fit hash (a changed fixed value, prior,
+likelihood or relic option, data file) or bkdm version — is an error naming what changed.
 """
 
 import dataclasses
@@ -56,6 +58,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
+
+from bkdm.inference import provenance
 
 MODES = ("grid", "random")
 MODEL_OBSERVABLES = ("mediator_mass", "dm_mass", "total_width", "br_b_to_k", "br_b_to_kstar",
@@ -259,7 +263,13 @@ def _write_manifest(out_dir, manifest):
     os.replace(tmp, Path(out_dir) / MANIFEST)
 
 
-_IDENTITY_KEYS = ("fit", "model", "mode", "seed", "points", "chunk", "observables", "names", "nuisances")
+_IDENTITY_KEYS = ("fit", "model", "mode", "seed", "points", "chunk", "observables", "names", "nuisances",
+                  "fit_hash")
+
+
+def _short(value):
+    text = json.dumps(value)
+    return text if len(text) <= 40 else f"{text[:30]}…"
 
 
 # -------------------------------------------------------------------------------------------- scan
@@ -286,6 +296,7 @@ def scan(joint, points=2500, mode="grid", observables=DEFAULT_OBSERVABLES, chunk
         raise ValueError("a multi-process scan needs out_dir (a directory shared by all processes)")
 
     theta = scan_points(joint, int(points), mode, seed)
+    record = provenance.record(joint.spec)
     total = theta.shape[0]
     n_chunks = math.ceil(total / chunk)
     manifest = {"fit": joint.spec.name, "model": joint.spec.model_name, "mode": mode,
@@ -295,7 +306,8 @@ def scan(joint, points=2500, mode="grid", observables=DEFAULT_OBSERVABLES, chunk
                 "nuisances": nuisances.tolist(),
                 "grid_shape": list(grid_shape(joint, int(points))) if mode == "grid" else None,
                 "devices_per_process": jax.local_device_count(), "processes": n_process,
-                "completed": []}
+                "fit_hash": record["fit_hash"], "bkdm_version": record["bkdm_version"],
+                "provenance": record, "completed": []}
 
     done = {}
     if out_dir is not None:
@@ -304,10 +316,12 @@ def scan(joint, points=2500, mode="grid", observables=DEFAULT_OBSERVABLES, chunk
         old = out_dir / MANIFEST
         if old.is_file() and resume:
             previous = json.loads(old.read_text())
-            differ = [k for k in _IDENTITY_KEYS if previous.get(k) != manifest[k]]
+            differ = provenance.mismatch(previous.get("provenance"), joint.spec) + [
+                f"{k}: {_short(previous.get(k))} → {_short(manifest[k])}" for k in _IDENTITY_KEYS
+                if k != "fit_hash" and previous.get(k) != manifest[k]]
             if differ:
-                raise ValueError(f"{out_dir} holds a different scan (differs in {differ}); use another "
-                                 "out_dir or resume=False")
+                raise ValueError(f"{out_dir} holds a different scan ({'; '.join(differ)}); use another "
+                                 "out_dir or resume=False (bkdm scan --restart)")
         for k in range(n_chunks):
             found = _read_chunk(out_dir, k, observables) if resume else None
             lo, hi = k * chunk, min((k + 1) * chunk, total)
