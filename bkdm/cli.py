@@ -13,6 +13,7 @@ end with one line on stderr and exit code 2; set ``BKDM_DEBUG=1`` for the full t
 import argparse
 import dataclasses
 import json
+import math
 import os
 import shutil
 import sys
@@ -373,7 +374,7 @@ def _print_posterior(spec, summary):
 
 # ---------------------------------------------------------------------------------------- scan
 def _read_best(out, spec, restart=False):
-    """(theta dict, nuisances) of ``out/bestfit.json``; None if there is none, or (with ``restart``)
+    """(theta dict, nuisances, −2 ln L) of ``out/bestfit.json``; None if there is none, or (with ``restart``)
     if it was made with a different fit. Without ``restart`` a best fit of a different fit (another
     fit hash or bkdm version, :mod:`bkdm.inference.provenance`) is a ValueError naming what changed."""
     from bkdm.inference import provenance
@@ -389,7 +390,9 @@ def _read_best(out, spec, restart=False):
         provenance.check(data.get("provenance"), spec, str(path),
                          advice="re-run `bkdm fit` into this folder, or use --restart to scan without it")
     names = list(data.get("names", ()))
-    return dict(zip(names, data["theta"], strict=True)), np.asarray(data.get("nuisances", []), dtype=float)
+    twice_nll = data.get("twice_nll")
+    return (dict(zip(names, data["theta"], strict=True)), np.asarray(data.get("nuisances", []), dtype=float),
+            math.nan if twice_nll is None else float(twice_nll))
 
 
 def _plane_spec(spec, plane, best):
@@ -432,34 +435,77 @@ def cmd_scan(args):
     if joint.belle2 is not None:
         observables.append("twice_nll_belle2")
     nuisances = best[1] if best is not None and len(best[1]) == joint.n_nuisance else None
-    _say(f"scan {spec.name}: {points} points over {', '.join(names)} ({spec.scan['mode']})"
-         + (f"; fixed {fixed_others} ({'best fit' if best else 'prior start'})" if fixed_others else "")
-         + ("; Belle II nuisances at the best fit" if nuisances is not None else ""))
+    mode = args.nuisances or spec.scan["nuisances"]
+    if joint.belle2 is None:
+        mode = "none"
+    elif mode == "fixed" and nuisances is None:
+        _say("note: no best fit in the folder: the fixed nuisances are pyhf's initial values")
+    how = {"profile": "Belle II nuisances profiled at every point",
+           "fixed": "Belle II nuisances fixed" + (" at the best fit" if nuisances is not None else ""),
+           "none": "no Belle II term"}[mode]
+    _say(f"scan {spec.name}: {points} points over {', '.join(names)} ({spec.scan['mode']}; {how})"
+         + (f"; fixed {fixed_others} ({'best fit' if best else 'prior start'})" if fixed_others else ""))
+    t_scan = time.perf_counter()
     result = scan_module.scan(joint, points=points, mode=spec.scan["mode"], observables=observables,
                               chunk=spec.scan["chunk"], out_dir=out / f"scan_{'_'.join(names)}",
                               seed=spec.scan["seed"], nuisances=nuisances, progress=True,
-                              resume=not args.restart)
+                              resume=not args.restart, nuisance_mode="fixed" if mode == "none" else mode)
+    t_scan = time.perf_counter() - t_scan
     failed = int(np.sum(result.status != 0))
-    _say(f"{len(result.status)} points evaluated, {failed} failed relic solves")
+    inner_failed = int(np.sum(result.nuisance_status != 0))
+    _say(f"{len(result.status)} points evaluated in {t_scan:.0f} s (incl. compilation), {failed} failed "
+         f"relic solves" + (f", {inner_failed} inner nuisance fits not converged (their Δχ² is not "
+                             "shown)" if mode == "profile" else ""))
     omega = result.observables["omega_h2"]
     if np.any(np.isfinite(omega)):
         _say(f"Omega h^2 range on the scan: [{np.nanmin(omega):.3g}, {np.nanmax(omega):.3g}]")
+    ok = result.nuisance_status == 0
+    references = {}
+    if joint.belle2 is not None:
+        references["belle2"] = _belle2_reference(joint, result, nuisances, mode)
+    if best is not None and np.isfinite(best[2]):
+        lowest = np.nanmin(np.where(ok, result.observables["twice_nll"], np.nan))
+        references["total"] = {"twice_nll": min(best[2], lowest), "source": "best fit (bestfit.json)" + (
+            "" if best[2] <= lowest else "; the scan found a lower point, used instead")}
+    for term, ref in references.items():
+        _say(f"Δχ² reference ({term}): −2 ln L = {ref['twice_nll']:.4f} from the {ref['source']}")
+
+    def delta(name, term):
+        if term not in references:
+            return None
+        return np.where(ok, result.observables[name] - references[term]["twice_nll"], np.nan)
+
+    meta = {"nuisance_mode": np.array(mode),
+            "references": np.array(json.dumps({k: v["source"] for k, v in references.items()}))}
     if spec.scan["mode"] != "grid":
         _say("note: the coupling-plane plot needs a grid scan (scan.mode = \"grid\")")
     elif len(names) == 1:
-        np.savez(out / "scan_1d.npz", name=np.array(names[0]), axis=result.theta[:, 0],
-                 omega_h2=omega, twice_nll=result.observables["twice_nll"],
-                 log_scale=np.array(names[0] in _log_names(spec)))
+        term = "belle2" if "belle2" in references else "total"
+        chi2 = delta("twice_nll_belle2" if term == "belle2" else "twice_nll", term)
+        data = {"name": np.array(names[0]), "axis": result.theta[:, 0], "omega_h2": omega,
+                "twice_nll": result.observables["twice_nll"], "term": np.array(term),
+                "log_scale": np.array(names[0] in _log_names(spec)), **meta}
+        if chi2 is not None:
+            data["delta_chi2"] = chi2
+        else:
+            _say("note: no Δχ² plot: no best fit in the folder to refer to (run `bkdm fit` first)")
+        np.savez(out / "scan_1d.npz", **data)
     else:
         fixed_text = ", ".join(f"{k} = {v:.3g}{_unit(spec.model, k)}" for k, v in fixed_others.items())
         data = {"names": np.array(names), "omega_h2": result.grid("omega_h2"),
                 "title": np.array(spec.name + (f" ({fixed_text})" if fixed_text else "")),
-                "twice_nll": result.grid("twice_nll"),
-                "log_scale": np.array([n in _log_names(spec) for n in names])}
+                "twice_nll": result.grid("twice_nll"), "nuisance_status": result.nuisance_status.reshape(
+                    result.manifest["grid_shape"]),
+                "log_scale": np.array([n in _log_names(spec) for n in names]), **meta}
         for i in range(len(names)):
             data[f"axis_{i}"] = np.unique(result.theta[:, i])
         if joint.belle2 is not None:
             data["twice_nll_belle2"] = result.grid("twice_nll_belle2")
+            shape = result.manifest["grid_shape"]
+            data["delta_chi2_belle2"] = delta("twice_nll_belle2", "belle2").reshape(shape)
+            data["belle2_minimum"] = np.asarray(references["belle2"]["theta"])
+        if "total" in references:
+            data["delta_chi2"] = delta("twice_nll", "total").reshape(result.manifest["grid_shape"])
         if best:
             data["best"] = np.array([best[0][n] for n in names])
         np.savez(out / "plane.npz", **data)
@@ -468,6 +514,29 @@ def cmd_scan(args):
         _say(f"  plot {path}")
     _say(f"results in {out}/ (wall time {time.perf_counter() - t0:.0f} s)")
     return 0
+
+
+def _belle2_reference(joint, result, nuisances, mode):
+    """The Belle II term's minimum over the scanned parameters (inside their priors) and — profile
+    mode — the nuisances: a Newton minimisation started at the scan's lowest converged point
+    (nuisance_profile.belle2_minimum); the grid's lowest value if that is lower or the minimisation
+    fails (then said). Returns dict(twice_nll, theta, source)."""
+    from bkdm.inference import nuisance_profile
+
+    values = np.where(result.nuisance_status == 0, result.observables["twice_nll_belle2"], np.nan)
+    if not np.any(np.isfinite(values)):
+        raise ValueError("scan: no point with a finite, converged Belle II −2 ln L: no Δχ² reference")
+    i = int(np.nanargmin(values))
+    nu0 = joint.nuisance_init if nuisances is None else nuisances
+    fixed_mode = "fixed" if mode == "fixed" else "profile"
+    found = nuisance_profile.belle2_minimum(joint, result.theta[i], nu0, fixed_mode)
+    what = "profiled" if fixed_mode == "profile" else "fixed-ν"
+    if found["status"] == 0 and found["twice_nll"] <= values[i]:
+        return {"twice_nll": found["twice_nll"], "theta": found["theta"],
+                "source": f"Belle II term's {what} minimum over the plane"}
+    why = f"ended with status {found['status']}" if found["status"] else "found no lower value"
+    return {"twice_nll": float(values[i]), "theta": result.theta[i],
+            "source": f"scan's lowest point (the {what} minimisation from there {why})"}
 
 
 # ---------------------------------------------------------------------------------------- plots
@@ -504,20 +573,26 @@ def make_plots(out):
     if (out / "plane.npz").is_file():
         with np.load(out / "plane.npz") as f:
             names = [str(n) for n in f["names"]]
-            chi2 = f["twice_nll_belle2"] if "twice_nll_belle2" in f.files else f["twice_nll"]
+            chi2 = f["delta_chi2_belle2"] if "delta_chi2_belle2" in f.files else None
+            if chi2 is None:
+                chi2 = np.full(f["omega_h2"].shape, np.nan)
             best_xy = tuple(f["best"]) if "best" in f.files else None
             plotting.plot_coupling_plane(
                 f["axis_0"], f["axis_1"], f["omega_h2"].T, chi2.T, out / "coupling_plane",
                 xlabel=_axis_label(run, names[0]), ylabel=_axis_label(run, names[1]), best=best_xy,
                 log_x=bool(f["log_scale"][0]), log_y=bool(f["log_scale"][1]),
-                title=str(f["title"]) if "title" in f.files else run.get("fit", ""))
+                title=str(f["title"]) if "title" in f.files else run.get("fit", ""),
+                nuisances=str(f["nuisance_mode"]) if "nuisance_mode" in f.files else "fixed")
         written.append(out / "coupling_plane.png")
     if (out / "scan_1d.npz").is_file():
         with np.load(out / "scan_1d.npz") as f:
-            name = str(f["name"])
-            plotting.plot_profiles({name: (f["axis"], f["twice_nll"] - np.nanmin(f["twice_nll"]))},
-                                   out / "scan_1d", log_scale={name} if bool(f["log_scale"]) else ())
-        written.append(out / "scan_1d.png")
+            if "delta_chi2" in f.files:
+                name, term = str(f["name"]), str(f["term"])
+                how = {"profile": "ν profiled", "fixed": "ν fixed", "none": ""}[str(f["nuisance_mode"])]
+                label = f"Δχ² ({'Belle II term' if term == 'belle2' else 'total'}{', ' + how if how else ''})"
+                plotting.plot_profiles({name: (f["axis"], f["delta_chi2"])}, out / "scan_1d",
+                                       log_scale={name} if bool(f["log_scale"]) else (), ylabel=label)
+                written.append(out / "scan_1d.png")
     if (out / "profiles.json").is_file():
         profiles = json.loads((out / "profiles.json").read_text())
         plotting.plot_profiles({n: (p["grid"], [np.nan if v is None else v for v in p["delta_chi2"]])
@@ -592,6 +667,9 @@ def build_parser():
                         "at the best fit of DIR/bestfit.json if present, else at their start values")
     p.add_argument("--quick", action="store_true", help="apply the file's [quick] overrides")
     p.add_argument("--out", metavar="DIR", help="result folder (default results/<fit name>/)")
+    p.add_argument("--nuisances", choices=("profile", "fixed"),
+                   help="Belle II nuisances minimised at every point (profile, the default of [scan] "
+                        "nuisances) or held at the best fit (fixed: a conditional likelihood, quick looks)")
     p.add_argument("--restart", action="store_true",
                    help="discard scan chunks already in the folder and ignore a best fit made with a "
                         "different fit (default: resume, and refuse results of a different fit)")

@@ -170,34 +170,38 @@ def plot_corner(samples, path, truths=None, log_scale=(), bins=30):
 
 # ------------------------------------------------------------------------------ (c) coupling plane
 def plot_coupling_plane(x, y, omega_h2, belle2_delta_chi2, path, xlabel="", ylabel="", best=None,
-                        log_x=False, log_y=False, title=""):
-    """Plane of two parameters on a grid: Ωh² = 0.12 contour and the Belle II 1σ/2σ regions
-    (Δχ² of the Belle II term = 2.30 / 6.18 above its minimum on the grid).
+                        log_x=False, log_y=False, title="", nuisances="profile", best_label="best fit"):
+    """Plane of two parameters on a grid: Ωh² = 0.12 contour and the Belle II 68 %/95 % regions
+    (Δχ² of the Belle II term < 2.30 / 6.18 for two parameters, Wilks).
 
-    ``x`` (nx,), ``y`` (ny,): grid axes; ``omega_h2``, ``belle2_delta_chi2``: (ny, nx) arrays (NaN
-    where the relic solve failed); ``best``: optional (x, y) of the best fit.
+    ``x`` (nx,), ``y`` (ny,): grid axes; ``omega_h2``, ``belle2_delta_chi2``: (ny, nx) arrays, the
+    latter already relative to its reference (the profiled minimum, docs/statistics.md), NaN where
+    the relic solve or the inner nuisance fit failed; ``nuisances``: "profile" or "fixed" (said in
+    the legend); ``best``: optional (x, y) of the point marked ``best_label``.
     """
     fig = _figure(5.6, 4.6)
     ax = fig.add_subplot()
     xx, yy = np.meshgrid(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
     chi2 = np.asarray(belle2_delta_chi2, dtype=float)
     chi2 = np.where(np.isfinite(chi2), chi2, np.nan)
-    chi2 = chi2 - np.nanmin(chi2)
-    ax.contourf(xx, yy, chi2, levels=[0.0, DELTA_CHI2_2D[0], DELTA_CHI2_2D[1]],
-                colors=["#2b8cbe", "#a6bddb"], alpha=0.8)
-    ax.contour(xx, yy, chi2, levels=list(DELTA_CHI2_2D), colors=["#045a8d", "#2b8cbe"], linewidths=1)
+    if np.any(np.isfinite(chi2)):
+        ax.contourf(xx, yy, chi2, levels=[-1e-9, DELTA_CHI2_2D[0], DELTA_CHI2_2D[1]],
+                    colors=["#2b8cbe", "#a6bddb"], alpha=0.8)
+        ax.contour(xx, yy, chi2, levels=list(DELTA_CHI2_2D), colors=["#045a8d", "#2b8cbe"], linewidths=1)
     omega = np.asarray(omega_h2, dtype=float)
     omega = np.where(np.isfinite(omega), omega, np.nan)
     if np.nanmin(omega) < OMEGA_DM_H2 < np.nanmax(omega):
         ax.contour(xx, yy, omega, levels=[OMEGA_DM_H2], colors="C3", linewidths=2)
     if best is not None:
         ax.plot(*best, marker="*", color="gold", mec="k", ms=14, ls="none")
-    handles = [Patch(color="#2b8cbe", label="Belle II 1σ (Δχ² < 2.30)"),
-               Patch(color="#a6bddb", label="Belle II 2σ (Δχ² < 6.18)"),
-               Line2D([], [], color="C3", lw=2, label="Ωh² = 0.12")]
+    how = {"profile": "ν profiled", "fixed": "ν fixed at the best fit"}.get(nuisances, nuisances)
+    handles = [Patch(color="#2b8cbe", label=f"Belle II 68 % (Δχ² < 2.30, {how})"),
+               Patch(color="#a6bddb", label=f"Belle II 95 % (Δχ² < 6.18, {how})")] if np.any(
+        np.isfinite(chi2)) else []
+    handles.append(Line2D([], [], color="C3", lw=2, label="Ωh² = 0.12"))
     if best is not None:
         handles.append(Line2D([], [], marker="*", color="gold", mec="k", ms=12, ls="none",
-                                               label="best fit"))
+                              label=best_label))
     ax.legend(handles=handles, fontsize=8)
     ax.set_xscale("log" if log_x else "linear")
     ax.set_yscale("log" if log_y else "linear")
@@ -273,10 +277,12 @@ def plot_yield_evolution(x, yields, path, ratios=None, xlabel="x = m / T", title
 
 
 # ------------------------------------------------------------------------------ (e) profiles
-def plot_profiles(profiles, path, log_scale=()):
+def plot_profiles(profiles, path, log_scale=(), ylabel="Δχ²", intervals=None):
     """1-D profile curves Δχ²(θ), one panel per parameter, with the 1σ/2σ lines (Δχ² = 1, 4).
 
-    ``profiles``: {name: (grid, delta_chi2)}; ``log_scale``: names plotted on a log axis.
+    ``profiles``: {name: (grid, delta_chi2)}; ``log_scale``: names plotted on a log axis;
+    ``ylabel``: says what Δχ² is (e.g. "Δχ² (ν profiled)"); ``intervals``: optional {name: (lo, hi)}
+    68 % intervals drawn as a bar at Δχ² = 1 (None/NaN ends: one-sided).
     """
     n = len(profiles)
     fig = _figure(4.0 * n, 3.4)
@@ -285,9 +291,16 @@ def plot_profiles(profiles, path, log_scale=()):
         ax.plot(np.asarray(grid, dtype=float), np.asarray(chi2, dtype=float), "o-", ms=3)
         for level in DELTA_CHI2_1D:
             ax.axhline(level, color="grey", lw=0.8, ls=":")
+        lo, hi = (intervals or {}).get(name, (None, None))
+        g = np.asarray(grid, dtype=float)
+        lo = g.min() if lo is None or not np.isfinite(lo) else lo
+        hi = g.max() if hi is None or not np.isfinite(hi) else hi
+        if intervals and name in intervals:
+            ax.plot([lo, hi], [1.0, 1.0], color="C3", lw=3, alpha=0.7, label="68 % interval")
+            ax.legend(fontsize=7)
         ax.set_xscale("log" if name in log_scale else "linear")
         ax.set_xlabel(name)
-        ax.set_ylabel("Δχ²")
+        ax.set_ylabel(ylabel)
         ax.set_ylim(bottom=0.0)
     save(fig, path)
     return fig

@@ -253,7 +253,8 @@ def test_scan_plane_fixes_other_parameters_and_plots(tmp_path, capsys, monkeypat
 
     seen = {}
 
-    def fake_scan(joint, points, mode, observables, chunk, out_dir, seed, nuisances, progress, resume):
+    def fake_scan(joint, points, mode, observables, chunk, out_dir, seed, nuisances, progress, resume,
+                  nuisance_mode):
         seen.update(names=joint.names, fixed=dict(joint.spec.fixed), observables=observables)
         theta = scan_module.scan_points(joint, points, mode, seed)
         omega = 0.12 * (3e-3 / theta[:, 1]) ** 2

@@ -29,7 +29,9 @@ model's ``PARAMETERS``)::
     [sampler]  chains = 4, warmup = 1000, draws = 1000, seed = 0, target_accept = 0.8, max_tree_depth = 8,
                warmup_tree_depth = 8 (cap during warmup only), pool_step_size = true (one step size
                for the vectorized chains, see bkdm.inference.nuts.run_nuts), init_from_bestfit = true
-    [scan]     points = 2500, mode = "grid" | "random", observables = ["omega_h2", "twice_nll"], chunk = 500
+    [scan]     points = 2500, mode = "grid" | "random", observables = ["omega_h2", "twice_nll"], chunk = 500,
+               nuisances = "profile" | "fixed" (Belle II nuisances minimised at every point, the default,
+               or held at the best fit; also used by `bkdm fit --profile`, docs/statistics.md)
     [quick]    # overrides used by `--quick`, e.g. bestfit = { starts = 2 }, sampler = { draws = 200 }
 
 Every problem is a ``ValueError`` naming the file, the field and the allowed values.
@@ -54,7 +56,7 @@ SAMPLER_DEFAULTS = {"chains": 4, "warmup": 1000, "draws": 1000, "seed": 0, "targ
                     "pool_step_size": True}
 SCAN_DEFAULTS = {"points": 2500, "mode": "grid", "observables": ["omega_h2", "br_b_to_k_invisible",
                                                                   "twice_nll"],
-                 "chunk": 500, "seed": 0, "profile_nuisances": False}
+                 "chunk": 500, "seed": 0, "nuisances": "profile"}
 BELLE2_DEFAULTS = {"channels": "combined", "line_shape": "interpolate", "width": None}
 PLANCK_DEFAULTS = {"theory_uncertainty": 0.01}
 
@@ -373,6 +375,8 @@ def parse(data, source="<dict>"):
             _err(f"{where}: bestfit.{key}", f"must be a positive integer, got {v!r}")
     if scan["mode"] not in ("grid", "random"):
         _err(f"{where}: scan.mode", f"{scan['mode']!r} is not allowed: choose 'grid' or 'random'")
+    if scan["nuisances"] not in ("profile", "fixed"):
+        _err(f"{where}: scan.nuisances", f"{scan['nuisances']!r} is not allowed: choose 'profile' or 'fixed'")
     for key in ("points", "chunk"):
         v = scan[key]
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:

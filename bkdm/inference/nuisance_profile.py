@@ -45,6 +45,7 @@ them, Δχ² is set to NaN in plots).
 """
 
 import functools
+import weakref
 
 import jax
 import jax.numpy as jnp
@@ -298,3 +299,32 @@ def with_theta(profiler, b_of_theta, theta_lower, theta_upper, theta_ref, nu_ref
               for _ in range(PATTERN_POINTS)]
     return NuisanceProfiler(f, lower, upper, measure_pattern(f, lower, upper, points),
                             n_dense=DENSE_COLUMNS + k)
+
+
+_MINIMA = weakref.WeakKeyDictionary()
+
+
+def belle2_minimum(joint, theta0, nu0, nuisance_mode="profile"):
+    """min over the joint's free θ (inside their prior ranges; a normal prior without a range: mean
+    ± 10σ) and — ``nuisance_mode="profile"`` — the nuisances of the Belle II term, started at
+    (``theta0``, ``nu0``); with ``"fixed"`` ν stays at ``nu0``. The reference of a scan's Belle II
+    Δχ² (``bkdm scan``; one Newton iteration over z = (θ, ν), :func:`with_theta`). Returns
+    dict(theta, nu, twice_nll, status) (numpy; status as in :meth:`NuisanceProfiler.solve`)."""
+    if nuisance_mode not in ("profile", "fixed"):
+        raise ValueError(f"nuisance_mode = {nuisance_mode!r} is not allowed: choose 'profile' or 'fixed'")
+    k = joint.n_theta
+    theta0 = np.asarray(theta0, dtype=float)
+    nu0 = np.asarray(nu0, dtype=float)
+    if joint not in _MINIMA:
+        priors = [joint.spec.free[name] for name in joint.names]
+        lower = [p.low if p.low is not None else p.mean - 10.0 * p.sigma for p in priors]
+        upper = [p.high if p.high is not None else p.mean + 10.0 * p.sigma for p in priors]
+        z_profiler = with_theta(for_joint(joint), joint.b_np_bins, lower, upper, theta0, nu0)
+        _MINIMA[joint] = (z_profiler, jax.jit(z_profiler.solve_bounded))
+    z_profiler, solve = _MINIMA[joint]
+    lower, upper = z_profiler.lower.copy(), z_profiler.upper.copy()
+    if nuisance_mode == "fixed":
+        lower[k:] = upper[k:] = nu0
+    out = solve(jnp.asarray(np.concatenate([theta0, nu0])), lower, upper)
+    z = np.asarray(out["nu"])
+    return {"theta": z[:k], "nu": z[k:], "twice_nll": float(out["twice_nll"]), "status": int(out["status"])}
