@@ -300,7 +300,8 @@ def cmd_fit(args):
            "belle2": joint.belle2 is not None}
     shutil.copyfile(args.file, out / "fit.toml")
     if args.profile:
-        _profiles(joint, best, args.profile, out / "profiles.json")
+        _profiles(joint, best, args.profile, out / "profiles.json",
+                  nuisances=args.nuisances or spec.scan["nuisances"])
     posterior = None
     if args.method == "nuts":
         from bkdm.inference import nuts
@@ -326,38 +327,66 @@ def cmd_fit(args):
     return 0
 
 
-def _profile_grid(prior, theta, interval, n):
-    """n values of a parameter spanning ±3σ around the best fit, evenly in the prior's unconstrained
-    coordinate (log for log-uniform priors); the whole prior range if σ is unknown."""
-    u0 = float(prior.to_unconstrained(theta))
-    lo, hi = interval
-    half = 6.0
-    if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
-        half = 1.5 * float(prior.to_unconstrained(hi) - prior.to_unconstrained(lo))
-    values = np.array([float(prior.to_physical(u)) for u in np.linspace(u0 - half, u0 + half, n)])
-    return np.clip(values, prior.low if prior.low is not None else -np.inf,
-                   prior.high if prior.high is not None else np.inf)
+def _interval_text(low, high, low_kind, high_kind, unit):
+    def end(value, kind):
+        return "?" if kind == "open" else f"{value:.5g}"
+    text = f"[{end(low, low_kind)}, {end(high, high_kind)}]{unit}"
+    sides = (("lower", low_kind), ("upper", high_kind))
+    notes = [f"{side} end = prior bound (one-sided)" for side, kind in sides if kind == "bound"]
+    notes += [f"{side} end not reached" for side, kind in sides if kind == "open"]
+    return text + (f"  ({'; '.join(notes)})" if notes else "")
 
 
-def _profiles(joint, best, n, path):
-    """1-D profiles of every free parameter → ``path`` (JSON) and the Δχ² = 1 intervals printed."""
+HESSIAN_PROFILE_TOLERANCE = 0.3  # warn when a profile half-width differs from the Hessian's by > 30 %
+
+
+def _profiles(joint, best, n, path, nuisances="profile"):
+    """Self-extending 1-D profiles of every free parameter (profile.profile_auto: until Δχ² = 4 on
+    both sides or a prior bound) → ``path`` (JSON); 68 %/95 % intervals printed beside the Hessian
+    ones, with a warning where a half-width differs by more than 30 %."""
     from bkdm.inference import profile, provenance
 
     if n < 3:
         raise ValueError(f"--profile {n}: need at least 3 points")
-    out = {"provenance": provenance.record(joint.spec)}
-    _say("profile-likelihood intervals (Δχ² = 1):")
+    how = "Belle II nuisances " + ("profiled" if nuisances == "profile" else "fixed at the best fit")
+    if not joint.n_nuisance:
+        how, nuisances = "no Belle II nuisances", "none"
+    out = {"provenance": provenance.record(joint.spec), "nuisances": nuisances, "parameters": {}}
+    _say(f"profile-likelihood intervals (Δχ² = 1: 68.3 %, 3.84: 95 %; {how}) vs Hessian (1σ):")
+    warnings = []
     for i, name in enumerate(best.names):
-        grid = _profile_grid(joint.spec.free[name], best.theta[i], best.theta_interval[i], n)
-        result = profile.profile_1d(joint, best, name, grid, progress=True)
-        lo, hi = profile.interval_from_profile(result, 1.0)
-        out[name] = {"grid": result.grid[0].tolist(),
-                     "delta_chi2": [None if not np.isfinite(v) else float(v) for v in result.delta_chi2],
-                     "interval_1sigma": [None if not np.isfinite(v) else float(v) for v in (lo, hi)],
-                     "notes": result.notes}
-        reached = np.isfinite(lo) and np.isfinite(hi)
-        _say(f"  {name:<12} ∈ [{lo:.5g}, {hi:.5g}]{_unit(joint.model, name)}"
-             + ("" if reached else "  (nan: Δχ² = 1 not reached on the grid)"))
+        prior = joint.spec.free[name]
+        result = profile.profile_auto(joint, best, name, n=n, progress=True,
+                                      nuisances="fixed" if nuisances == "fixed" else "profile")
+        lo, hi, lo_kind, hi_kind = profile.profile_intervals(result, prior, 1.0)
+        lo95, hi95, lo95_kind, hi95_kind = profile.profile_intervals(result, prior, 3.84)
+        ratios = profile.compare_with_hessian(best.theta[i], best.theta_interval[i], (lo, hi))
+        unit = _unit(joint.model, name)
+        _say(f"  {name:<12} 68 % {_interval_text(lo, hi, lo_kind, hi_kind, unit)}")
+        _say(f"  {'':<12} 95 % {_interval_text(lo95, hi95, lo95_kind, hi95_kind, unit)}")
+        h_lo, h_hi = best.theta_interval[i]
+        _say(f"  {'':<12} Hessian 1σ [{h_lo:.5g}, {h_hi:.5g}]{unit}; profile/Hessian half-widths: "
+             f"lower {ratios[0]:.2f}, upper {ratios[1]:.2f}")
+        off = [side for side, r, kind in (("lower", ratios[0], lo_kind), ("upper", ratios[1], hi_kind))
+               if kind != "crossing" or not np.isfinite(r) or abs(r - 1.0) > HESSIAN_PROFILE_TOLERANCE]
+        if off:
+            warnings.append(f"{name}: the Hessian and profile 68 % intervals disagree by more than "
+                            f"{100 * HESSIAN_PROFILE_TOLERANCE:.0f} % ({', '.join(off)} side): quote the "
+                            "profile interval")
+
+        def clean(values):
+            return [None if v is None or not np.isfinite(v) else float(v) for v in values]
+
+        out["parameters"][name] = {
+            "grid": clean(result.grid[0]), "delta_chi2": clean(result.delta_chi2),
+            "converged": [bool(c) for c in result.converged],
+            "interval_68": clean((lo, hi)), "interval_68_kind": [lo_kind, hi_kind],
+            "interval_95": clean((lo95, hi95)), "interval_95_kind": [lo95_kind, hi95_kind],
+            "hessian_interval": clean((h_lo, h_hi)), "profile_over_hessian": clean(ratios),
+            "bounds_reached": result.bounds_reached, "notes": result.notes}
+    for warning in warnings:
+        _say(f"warning: {warning}")
+    out["warnings"] = warnings
     path.write_text(json.dumps(out, indent=1))
 
 
@@ -594,10 +623,14 @@ def make_plots(out):
                                        log_scale={name} if bool(f["log_scale"]) else (), ylabel=label)
                 written.append(out / "scan_1d.png")
     if (out / "profiles.json").is_file():
-        profiles = json.loads((out / "profiles.json").read_text())
+        data = json.loads((out / "profiles.json").read_text())
+        profiles = data.get("parameters", {})
+        how = {"profile": "ν profiled", "fixed": "ν fixed"}.get(data.get("nuisances"), "")
         plotting.plot_profiles({n: (p["grid"], [np.nan if v is None else v for v in p["delta_chi2"]])
-                                for n, p in profiles.items() if n != "provenance"}, out / "profiles",
-                               log_scale=log_names)
+                                for n, p in profiles.items()}, out / "profiles", log_scale=log_names,
+                               ylabel=f"Δχ² ({how})" if how else "Δχ²",
+                               intervals={n: tuple(np.nan if v is None else v for v in p["interval_68"])
+                                          for n, p in profiles.items()})
         written.append(out / "profiles.png")
     return written
 
@@ -656,8 +689,13 @@ def build_parser():
     p.add_argument("--out", metavar="DIR", help="result folder (default results/<fit name>/)")
     p.add_argument("--seed", type=int, help="random seed of the starts and the sampler (default: file's)")
     p.add_argument("--profile", type=int, metavar="N",
-                   help="also profile −2 ln L in each free parameter on N points around the best fit "
-                        "(±3σ; Δχ² = 1 interval printed, profiles.json + plot)")
+                   help="also profile −2 ln L in each free parameter: N points over ±3σ (Hessian) around "
+                        "the best fit, extended until Δχ² = 4 on both sides or a prior bound; 68 %% and "
+                        "95 %% intervals printed beside the Hessian ones (warning if > 30 %% apart), "
+                        "profiles.json + plot")
+    p.add_argument("--nuisances", choices=("profile", "fixed"),
+                   help="for --profile: Belle II nuisances minimised at every point (default of [scan] "
+                        "nuisances) or fixed at the best fit")
 
     p = add("scan", "grid/random scan of a fit's parameters: Omega h^2, BR and Belle II −2 ln L", cmd_scan)
     p.add_argument("file", help="fit file (TOML)")

@@ -20,6 +20,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 OMEGA_DM_H2 = 0.120  # Planck 2018 (SPEC §1.3)
 DELTA_CHI2_2D = (2.30, 6.18)  # 1σ, 2σ for two parameters (68.27 %, 95.45 % CL)
@@ -298,7 +299,12 @@ def plot_profiles(profiles, path, log_scale=(), ylabel="Δχ²", intervals=None)
         if intervals and name in intervals:
             ax.plot([lo, hi], [1.0, 1.0], color="C3", lw=3, alpha=0.7, label="68 % interval")
             ax.legend(fontsize=7)
-        ax.set_xscale("log" if name in log_scale else "linear")
+        finite = g[np.isfinite(g) & (g > 0)]
+        wide = finite.size > 1 and finite.max() / finite.min() > 10.0  # less than a decade: linear axis
+        ax.set_xscale("log" if name in log_scale and wide else "linear")
+        if ax.get_xscale() == "linear":
+            ax.xaxis.set_major_locator(MaxNLocator(5))
+            ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 4))
         ax.set_xlabel(name)
         ax.set_ylabel(ylabel)
         ax.set_ylim(bottom=0.0)

@@ -425,6 +425,13 @@ def _start_points(joint, priors, starts, seed):
     return np.concatenate([first[None, :], drawn])
 
 
+def _provenance(spec):
+    """provenance.record of a FitSpec ({} for the duck-typed specs of test likelihoods)."""
+    from bkdm.inference.fitspec import FitSpec
+
+    return provenance.record(spec) if isinstance(spec, FitSpec) else {}
+
+
 def _floats(tree):
     return {k: float(np.asarray(v)) for k, v in tree.items()}
 
@@ -490,4 +497,4 @@ def best_fit(joint, starts=8, max_steps=400, seed=0, tolerance=1e-6, progress=Tr
         delta_chi2_sm=None if sm is None else float(sm) - terms["belle2"],
         starts=starts_info, converged=converged, relic_failures=joint.relic_failures - failures0,
         wall_time_s=time.perf_counter() - t0, edm=edm, notes=notes,
-        nuisance_names=tuple(joint.nuisance_names), provenance=provenance.record(joint.spec))
+        nuisance_names=tuple(joint.nuisance_names), provenance=_provenance(joint.spec))
