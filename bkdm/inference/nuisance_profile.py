@@ -16,10 +16,11 @@ over a chunk of points):
 
 * Newton steps ν ← clip(ν − t (H_FF + τ I)⁻¹ ∇_F) with the **exact Hessian** H of −2 ln L_BelleII
   in ν, restricted to the free set F (coordinates at a bound whose gradient points outwards are
-  held there: projected Newton). τ = 0 where H_FF is positive definite (always near the minimum);
-  where it is not (measured: moving from the signal best fit to the SM, H has an eigenvalue −4.5 at
-  the start) τ is raised ×4 from 10⁻⁴ max|H_ii| until the Cholesky factorisation succeeds, which
-  makes the step a descent direction. t is the largest of 1, ½, ¼, 10⁻¹, 3·10⁻², 10⁻² that lowers
+  held there: projected Newton; so are coordinates with equal bounds and those that do not enter
+  −2 ln L at the point, zero gradient and curvature). τ = 0 where H_FF is positive definite (always
+  near the minimum); where it is not (measured: moving from the signal best fit to the SM, H has an
+  eigenvalue −4.5 at the start) τ is raised ×4 from 10⁻⁴ max|H_ii| until the Cholesky factorisation
+  succeeds, which makes the step a descent direction. t is the largest of 1, ½, ¼, 10⁻¹, 3·10⁻², 10⁻² that lowers
   −2 ln L (all six evaluated in one batch).
 * Converged when H_FF is positive definite and EDM = ½ ∇_Fᵀ H_FF⁻¹ ∇_F ≤ ``edm_tol`` (default 10⁻⁶
   in −2 ln L): −2 ln L is then within ≈ EDM of the minimum, three orders below the 10⁻³ asked of (1).
@@ -203,7 +204,9 @@ class NuisanceProfiler:
             h = self.hessian(nu, *args)
             at_low = (nu <= lower + BOUND_TOL * span) & (g > 0)
             at_high = (nu >= upper - BOUND_TOL * span) & (g < 0)
-            free = ~(at_low | at_high)
+            pinned = upper <= lower  # fixed by equal bounds
+            flat = (jnp.diag(h) == 0.0) & (g == 0.0)  # not in −2 ln L here (m_X of a line with BR = 0)
+            free = ~(at_low | at_high | pinned | flat)
             hm = jnp.where(free[:, None] & free[None, :], h, 0.0) + jnp.diag(jnp.where(free, 0.0, 1.0))
             gm = jnp.where(free, g, 0.0)
             shift, chol = _shifted_cholesky(hm)
