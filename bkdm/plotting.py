@@ -364,34 +364,38 @@ def plot_rank(posterior, names, path, log_scale=()):
 
 # ------------------------------------------------------------------------------ (c) coupling plane
 def plot_coupling_plane(x, y, omega_h2, belle2_delta_chi2, path, xlabel="", ylabel="", best=None,
-                        log_x=False, log_y=False, title=""):
-    """Plane of two parameters on a grid: Ωh² = 0.12 contour and the Belle II 1σ/2σ regions
-    (Δχ² of the Belle II term = 2.30 / 6.18 above its minimum on the grid).
+                        log_x=False, log_y=False, title="", nuisances="profile", best_label="best fit"):
+    """Plane of two parameters on a grid: Ωh² = 0.12 contour and the Belle II 68 %/95 % regions
+    (Δχ² of the Belle II term < 2.30 / 6.18 for two parameters, Wilks).
 
-    ``x`` (nx,), ``y`` (ny,): grid axes; ``omega_h2``, ``belle2_delta_chi2``: (ny, nx) arrays (NaN
-    where the relic solve failed); ``best``: optional (x, y) of the best fit.
+    ``x`` (nx,), ``y`` (ny,): grid axes; ``omega_h2``, ``belle2_delta_chi2``: (ny, nx) arrays, the
+    latter already relative to its reference (the profiled minimum, docs/statistics.md), NaN where
+    the relic solve or the inner nuisance fit failed; ``nuisances``: "profile" or "fixed" (said in
+    the legend); ``best``: optional (x, y) of the point marked ``best_label``.
     """
     fig = _figure(5.6, 4.6)
     ax = fig.add_subplot()
     xx, yy = np.meshgrid(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
     chi2 = np.asarray(belle2_delta_chi2, dtype=float)
     chi2 = np.where(np.isfinite(chi2), chi2, np.nan)
-    chi2 = chi2 - np.nanmin(chi2)
-    ax.contourf(xx, yy, chi2, levels=[0.0, DELTA_CHI2_2D[0], DELTA_CHI2_2D[1]],
-                colors=["#2b8cbe", "#a6bddb"], alpha=0.8)
-    ax.contour(xx, yy, chi2, levels=list(DELTA_CHI2_2D), colors=["#045a8d", "#2b8cbe"], linewidths=1)
+    if np.any(np.isfinite(chi2)):
+        ax.contourf(xx, yy, chi2, levels=[-1e-9, DELTA_CHI2_2D[0], DELTA_CHI2_2D[1]],
+                    colors=["#2b8cbe", "#a6bddb"], alpha=0.8)
+        ax.contour(xx, yy, chi2, levels=list(DELTA_CHI2_2D), colors=["#045a8d", "#2b8cbe"], linewidths=1)
     omega = np.asarray(omega_h2, dtype=float)
     omega = np.where(np.isfinite(omega), omega, np.nan)
     if np.nanmin(omega) < OMEGA_DM_H2 < np.nanmax(omega):
         ax.contour(xx, yy, omega, levels=[OMEGA_DM_H2], colors="C3", linewidths=2)
     if best is not None:
         ax.plot(*best, marker="*", color="gold", mec="k", ms=14, ls="none")
-    handles = [Patch(color="#2b8cbe", label="Belle II 1σ (Δχ² < 2.30)"),
-               Patch(color="#a6bddb", label="Belle II 2σ (Δχ² < 6.18)"),
-               Line2D([], [], color="C3", lw=2, label="Ωh² = 0.12")]
+    how = {"profile": "ν profiled", "fixed": "ν fixed at the best fit"}.get(nuisances, nuisances)
+    handles = [Patch(color="#2b8cbe", label=f"Belle II 68 % (Δχ² < 2.30, {how})"),
+               Patch(color="#a6bddb", label=f"Belle II 95 % (Δχ² < 6.18, {how})")] if np.any(
+        np.isfinite(chi2)) else []
+    handles.append(Line2D([], [], color="C3", lw=2, label="Ωh² = 0.12"))
     if best is not None:
         handles.append(Line2D([], [], marker="*", color="gold", mec="k", ms=12, ls="none",
-                                               label="best fit"))
+                              label=best_label))
     ax.legend(handles=handles, fontsize=8)
     ax.set_xscale("log" if log_x else "linear")
     ax.set_yscale("log" if log_y else "linear")
@@ -518,14 +522,16 @@ def _interval_crossings(grid, chi2, level):
 
 
 @_styled
-def plot_profiles(profiles, path, log_scale=(), labels=None, ylabel=r"$\Delta\chi^2$ (profile)"):
+def plot_profiles(profiles, path, log_scale=(), labels=None, ylabel=r"$\Delta\chi^2$ (profile)",
+                  intervals=None):
     """1-D profile curves Δχ²(θ), one panel per parameter, with the 1σ/2σ levels (Δχ² = 1, 4) and the
     Δχ² < 1 interval shaded.
 
     ``profiles``: {name: (grid, delta_chi2)}; ``log_scale``: names plotted on a log axis;
     ``labels``: {name: axis label} (e.g. :func:`model_parameter_label`, with the unit), default
     :func:`parameter_label` of the name; ``ylabel``: what Δχ² is (a profile, or a scan at fixed
-    other parameters).
+    other parameters), e.g. "Δχ² (ν profiled)"; ``intervals``: optional {name: (lo, hi)} 68 % intervals
+    to shade instead of the grid crossings (None/NaN end: one-sided, shaded to the grid's end).
     """
     n = len(profiles)
     labels = labels or {}
@@ -536,7 +542,13 @@ def plot_profiles(profiles, path, log_scale=(), labels=None, ylabel=r"$\Delta\ch
         ok = np.isfinite(chi2)
         ax.plot(grid[ok], chi2[ok], "-", color="C0", lw=1.6)
         ax.plot(grid[ok], chi2[ok], "o", color="C0", ms=2.5)
-        if ok.any():
+        if intervals and name in intervals:
+            lo, hi = (np.nan if v is None else float(v) for v in intervals[name])
+            lo = grid[ok].min() if not np.isfinite(lo) and ok.any() else lo
+            hi = grid[ok].max() if not np.isfinite(hi) and ok.any() else hi
+            if np.isfinite(lo) and np.isfinite(hi):
+                ax.axvspan(lo, hi, color="C0", alpha=0.12, lw=0)
+        elif ok.any():
             lo, hi = _interval_crossings(grid, np.where(ok, chi2, np.nan), DELTA_CHI2_1D[0])
             if np.isfinite(lo) and np.isfinite(hi):
                 ax.axvspan(lo, hi, color="C0", alpha=0.12, lw=0)

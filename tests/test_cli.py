@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from bkdm import cli, plotting
+from bkdm.inference import fitspec, provenance
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PLANCK_ONLY = FIXTURES / "planck_only.toml"
@@ -146,7 +147,7 @@ def _fake_best_fit(value, starts_expected, max_steps_expected):
     return best_fit
 
 
-def _fake_profile_1d(joint, best, name, values, progress):
+def _fake_profile_1d(joint, best, name, values, progress, nuisances="profile"):
     """Δχ² = ((u − û)/σ_u)² in the prior's unconstrained coordinate (a Gaussian likelihood there)."""
     from bkdm.inference import profile
 
@@ -172,7 +173,11 @@ def test_fit_writes_results_and_prints_couplings(tmp_path, capsys, monkeypatch):
     profiles = json.loads((out_dir / "profiles.json").read_text())
     # σ_u = half the u-width of [0.99, 1.01] × 2.33e-3: in log coordinates the crossings sit at
     # 2.33e-3 × exp(∓0.0100003), 5e-5 away from 0.99 / 1.01 × 2.33e-3 → 1e-4 tolerance
-    assert profiles["alpha_x"]["interval_1sigma"] == pytest.approx([0.99 * 2.33e-3, 1.01 * 2.33e-3], rel=1e-4)
+    alpha_x = profiles["parameters"]["alpha_x"]
+    assert alpha_x["interval_68"] == pytest.approx([0.99 * 2.33e-3, 1.01 * 2.33e-3], rel=1e-4)
+    assert alpha_x["interval_68_kind"] == ["crossing", "crossing"]
+    assert alpha_x["profile_over_hessian"] == pytest.approx([1.0, 1.0], rel=1e-2) and not profiles["warnings"]
+    assert profiles["provenance"]["fit_hash"] and profiles["nuisances"] == "none"  # Planck only
     assert (out_dir / "profiles.png").stat().st_size > 1000
     assert "Omega h^2 at the best fit = 0.12" in out
     saved = json.loads((out_dir / "bestfit.json").read_text())  # format 2: name → {value, error, ...}
@@ -184,6 +189,29 @@ def test_fit_writes_results_and_prints_couplings(tmp_path, capsys, monkeypatch):
     run_info = json.loads((out_dir / "run.json").read_text())
     assert run_info["quick"] and run_info["log_scale"] == ["alpha_x"]
     assert (out_dir / "fit.toml").read_text() == PLANCK_ONLY.read_text()
+
+
+def test_fit_warns_when_hessian_and_profile_disagree(tmp_path, capsys, monkeypatch):
+    """A profile √2 wider than the Hessian interval (Δχ² halved; still ≥ 4 at ±3σ, so no extension):
+    ratios 1.41 on both sides > 1.3 → the CLI warns and profiles.json keeps the warning."""
+    from bkdm.inference import bestfit, profile
+
+    def wide(joint, best, name, values, progress, nuisances="profile"):
+        result = _fake_profile_1d(joint, best, name, values, progress)
+        result.delta_chi2 = result.twice_nll = result.delta_chi2 / 2.0
+        return result
+
+    monkeypatch.setattr(bestfit, "best_fit", _fake_best_fit(2.33e-3, 1, 30))
+    monkeypatch.setattr(profile, "profile_1d", wide)
+    out_dir = tmp_path / "res"
+    code, out, err = run(["fit", PLANCK_ONLY, "--quick", "--out", out_dir, "--profile", 7], capsys)
+    assert code == 0, err
+    assert "warning: alpha_x: the Hessian and profile 68 % intervals disagree by more than 30 %" in out
+    saved = json.loads((out_dir / "profiles.json").read_text())
+    ratios = saved["parameters"]["alpha_x"]["profile_over_hessian"]
+    # √2 up to the log map (the fake is Gaussian in ln α_X, the Hessian interval ±1 % in α_X) and the
+    # linear √Δχ² interpolation between grid points 0.75σ apart: measured 1.398 / 1.429 → 3e-2
+    assert ratios == pytest.approx([2**0.5, 2**0.5], rel=3e-2)
 
 
 def test_fit_nuts_sets_devices_first_and_makes_corner_plot(tmp_path, capsys, monkeypatch):
@@ -306,7 +334,8 @@ def test_scan_plane_fixes_other_parameters_and_plots(tmp_path, capsys, monkeypat
 
     seen = {}
 
-    def fake_scan(joint, points, mode, observables, chunk, out_dir, seed, nuisances, progress):
+    def fake_scan(joint, points, mode, observables, chunk, out_dir, seed, nuisances, progress, resume,
+                  nuisance_mode):
         seen.update(names=joint.names, fixed=dict(joint.spec.fixed), observables=observables)
         theta = scan_module.scan_points(joint, points, mode, seed)
         omega = 0.12 * (3e-3 / theta[:, 1]) ** 2
@@ -321,8 +350,9 @@ def test_scan_plane_fixes_other_parameters_and_plots(tmp_path, capsys, monkeypat
     fit_file.write_text(TWO_PARAMETER_FIT)
     out_dir = tmp_path / "res"
     out_dir.mkdir()
-    (out_dir / "bestfit.json").write_text(json.dumps(
-        {"names": ["m_x", "alpha_x", "delta"], "theta": [2.0, 3e-3, 7e-3], "nuisances": []}))
+    best = {"names": ["m_x", "alpha_x", "delta"], "theta": [2.0, 3e-3, 7e-3], "nuisances": [],
+            "provenance": provenance.record(fitspec.load(fit_file))}
+    (out_dir / "bestfit.json").write_text(json.dumps(best))
     argv = ["scan", fit_file, "--points", 100, "--plane", "m_x,alpha_x", "--out", out_dir]
     code, out, err = run(argv, capsys)
     assert code == 0, err
@@ -332,6 +362,13 @@ def test_scan_plane_fixes_other_parameters_and_plots(tmp_path, capsys, monkeypat
     assert (out_dir / "coupling_plane.png").stat().st_size > 1000
     code, _, err = run(["scan", fit_file, "--plane", "m_x,epsilon", "--out", out_dir], capsys)
     assert code == 2 and "--plane" in err
+    # a best fit of another fit (m_psi changed) is refused, naming the field; --restart ignores it
+    fit_file.write_text(TWO_PARAMETER_FIT.replace("m_psi = 0.3", "m_psi = 0.4"))
+    code, _, err = run(argv, capsys)
+    assert code == 2 and "bestfit.json" in err and "fixed.m_psi: 0.3 → 0.4" in err
+    code, out, err = run(argv + ["--restart"], capsys)
+    assert code == 0, err
+    assert seen["fixed"]["delta"] == pytest.approx(5e-3)  # the prior start, not the stale best fit
 
 
 # ------------------------------------------------------------------------------------------ plotting

@@ -31,7 +31,7 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from bkdm.inference import fitspec, nuts
+from bkdm.inference import fitspec, nuts, provenance
 from bkdm.inference.joint import JointLikelihood
 
 OMEGA_OBS = 0.120
@@ -120,6 +120,8 @@ def test_nuts_recovers_the_scaling_law_posterior(tmp_path):
     loaded = az.from_netcdf(tmp_path / "posterior.nc")
     np.testing.assert_array_equal(loaded.posterior["m_chi"].values, post["m_chi"].values)
     assert int(loaded.attrs["n_divergences"]) == 0 and loaded.attrs["fit"] == "alp-planck-mchi"
+    assert loaded.attrs["fit_hash"] == provenance.fit_hash(joint.spec)  # issue 18: result provenance
+    assert json.loads(loaded.attrs["provenance"])["fit"] == provenance.resolved_fit(joint.spec)
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["m_chi"]["ess_bulk"] == pytest.approx(s["m_chi"]["ess_bulk"])
     assert summary["settings"]["chains"] == 2

@@ -35,7 +35,9 @@ model's ``PARAMETERS``)::
                for the vectorized chains, see bkdm.inference.nuts.run_nuts), init_from_bestfit = true
     [smc]      particles = 128 (per run), runs = 4, mcmc_steps = 4, leapfrog_steps = 8, target_ess = 0.5,
                seed = 0, modes = { m_a = [2.546] } (posterior mass per region; bkdm.inference.smc)
-    [scan]     points = 2500, mode = "grid" | "random", observables = ["omega_h2", "twice_nll"], chunk = 500
+    [scan]     points = 2500, mode = "grid" | "random", observables = ["omega_h2", "twice_nll"], chunk = 500,
+               nuisances = "profile" | "fixed" (Belle II nuisances minimised at every point, the default,
+               or held at the best fit; also used by `bkdm fit --profile`, docs/statistics.md)
     [quick]    # overrides used by `--quick`, e.g. bestfit = { starts = 2 }, sampler = { draws = 200 },
                # smc = { particles = 64 }
 
@@ -63,7 +65,7 @@ SMC_DEFAULTS = {"particles": 128, "runs": 4, "mcmc_steps": 4, "leapfrog_steps": 
                 "seed": 0, "modes": {}}
 SCAN_DEFAULTS = {"points": 2500, "mode": "grid", "observables": ["omega_h2", "br_b_to_k_invisible",
                                                                   "twice_nll"],
-                 "chunk": 500, "seed": 0, "profile_nuisances": False}
+                 "chunk": 500, "seed": 0, "nuisances": "profile"}
 BELLE2_DEFAULTS = {"channels": "combined", "line_shape": "interpolate", "width": None}
 PLANCK_DEFAULTS = {"theory_uncertainty": 0.01}
 
@@ -389,6 +391,8 @@ def parse(data, source="<dict>"):
             _err(f"{where}: bestfit.{key}", f"must be a positive integer, got {v!r}")
     if scan["mode"] not in ("grid", "random"):
         _err(f"{where}: scan.mode", f"{scan['mode']!r} is not allowed: choose 'grid' or 'random'")
+    if scan["nuisances"] not in ("profile", "fixed"):
+        _err(f"{where}: scan.nuisances", f"{scan['nuisances']!r} is not allowed: choose 'profile' or 'fixed'")
     for key in ("points", "chunk"):
         v = scan[key]
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:

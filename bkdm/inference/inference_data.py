@@ -17,9 +17,7 @@ Groups (units: θ in the model's ``PARAMETERS`` units — GeV, GeV⁻¹, dimensi
 * ``attrs`` — bkdm version, fit name, model, fit-file hash (SHA-256), the run settings.
 """
 
-import hashlib
 import json
-from pathlib import Path
 
 import arviz as az
 import jax
@@ -27,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import bkdm
+from bkdm.inference import provenance
 from bkdm.likelihoods import constraints, planck
 
 LOG_LIKELIHOOD_CHUNK = 1000  # draws per vmapped batch of the pointwise log-likelihood
@@ -34,13 +33,7 @@ PRIOR_DRAWS = 1000
 
 
 def fit_hash(spec):
-    """SHA-256 of the fit declaration that produced a result."""
-    try:  # bkdm.inference.provenance (the fit_hash of issue "Intervals and regions you can publish")
-        from bkdm.inference import provenance
-    except ImportError:  # CALL SITE: replace by provenance.fit_hash(spec) once provenance.py is on main
-        path = Path(spec.source)
-        text = path.read_bytes() if path.is_file() else repr(spec).encode()
-        return hashlib.sha256(text).hexdigest()
+    """SHA-256 of the fully resolved fit of a result (:func:`bkdm.inference.provenance.fit_hash`)."""
     return provenance.fit_hash(spec)
 
 
@@ -140,6 +133,7 @@ def build(joint, posterior, sample_stats, settings, prior_seed=0, log_likelihood
     units = variable_units(joint)
     attrs = {"bkdm_version": bkdm.__version__, "fit": joint.spec.name, "model": joint.spec.model_name,
              "fit_file": str(joint.spec.source), "fit_hash": fit_hash(joint.spec),
+             "provenance": json.dumps(provenance.record(joint.spec)),
              "units": json.dumps(units), **{k: _attr(v) for k, v in settings.items()}}
     idata = az.from_dict(**groups, coords=coords, dims=dims, attrs=attrs)
     for group in ("posterior", "prior"):

@@ -48,10 +48,11 @@ for ``numpyro.infer.Predictive``.
 Result: :class:`NutsResult` — ArviZ ``InferenceData`` (:mod:`bkdm.inference.inference_data`:
 posterior — θ's, ``nuisances``, observables; sample_stats — diverging, n_steps, tree_depth,
 acceptance_rate, energy, lp, step_size; log_likelihood pointwise per observation; observed_data;
-prior; attrs — bkdm version, fit, model, fit-file hash, units, run settings) and a summary (per θ:
-mean, sd, hdi_3%, hdi_97% (94 % HDI), r_hat, ess_bulk, ess_tail; n_divergences, relic_failures,
-timings, ess_per_second = min bulk ESS over θ / sampling time; the verdict of
-:func:`bkdm.inference.convergence.assess`: converged, verdict, warnings, suggestions).
+prior; attrs — bkdm version, fit, model, fit hash, units, run settings and ``provenance``, the JSON of
+:func:`bkdm.inference.provenance.record`) and a summary (per θ: mean, sd, hdi_3%, hdi_97% (94 % HDI),
+r_hat, ess_bulk, ess_tail; n_divergences, relic_failures, timings, ess_per_second = min bulk ESS over
+θ / sampling time; the verdict of :func:`bkdm.inference.convergence.assess`: converged, verdict,
+warnings, suggestions).
 """
 
 import dataclasses
@@ -77,7 +78,7 @@ from numpyro.infer.hmc_util import dual_averaging
 from numpyro.infer.reparam import TransformReparam
 from tqdm.auto import tqdm
 
-from bkdm.inference import bestfit, convergence, inference_data
+from bkdm.inference import bestfit, convergence, inference_data, provenance
 from bkdm.inference import scan as scan_module
 
 CHAIN_METHODS = ("auto", "parallel", "vectorized", "sequential")
@@ -595,12 +596,14 @@ def run_nuts(joint, chains=4, warmup=1000, draws=1000, seed=0, target_accept=0.8
         "step_size": out["step_size"],
     }
     sampling_time = clock.times["sampling"]
+    record = provenance.record(joint.spec)  # fit hash + version: posterior.nc attrs and summary.json
     settings = {"fit": joint.spec.name, "model": joint.spec.model_name, "chains": chains, "warmup": warmup,
                 "draws": draws, "seed": seed, "target_accept": target_accept,
                 "max_tree_depth": max_tree_depth,
                 "warmup_tree_depth": warmup_tree_depth, "chain_method": method, "mass_matrix": mass_matrix,
                 "pool_step_size": pool_step_size,
-                "init": "given" if init is not None else "prior start", "numpyro": numpyro.__version__}
+                "init": "given" if init is not None else "prior start", "numpyro": numpyro.__version__,
+                "fit_hash": record["fit_hash"], "bkdm_version": record["bkdm_version"]}
     timings = {"wall_time_s": wall_time, "compile_time_s": clock.compile_time,
                "warmup_time_s": clock.times["warmup"], "sampling_time_s": sampling_time}
     n_divergences = int(sample_stats["diverging"].sum())

@@ -253,6 +253,7 @@ class Belle2Likelihood:
         self.aux_data = self.data[self.n_main:]
         self.bin_labels = tuple(f"{_short_channel(ch)}[{i}]" for ch in config.channels
                                 for i in range(config.channel_nbins[ch]))
+        self._with_data = None
         self.twice_nll = jax.jit(self._twice_nll)
         self.value_and_grad = jax.jit(jax.value_and_grad(self._twice_nll, argnums=(0, 1)))
 
@@ -296,6 +297,23 @@ class Belle2Likelihood:
     def _twice_nll(self, nuisance_pars, b_np_bins):
         args = (jnp.asarray(nuisance_pars, dtype=jnp.float64), jnp.asarray(b_np_bins, dtype=jnp.float64))
         return self._twice_nll_jaxpr(*args)[0]
+
+    def with_data(self):
+        """−2 ln L as a function ``f(nuisance_pars, b_np_bins, data)`` of the observed data too (pyhf
+        layout: ``nmaindata`` main bins, then the auxiliary data) — for toy data sets; jit/vmap-able.
+        pyhf's logpdf is traced once on first call (call it outside a jax trace)."""
+        if self._with_data is None:
+            def pyhf_twice_nll(nuisance_pars, b_np_bins, data):
+                return -2.0 * self.model.logpdf(self.full_parameters(nuisance_pars, b_np_bins), data)[0]
+
+            with _pyhf_backend("jax"):
+                jaxpr = jax.make_jaxpr(pyhf_twice_nll)(jnp.asarray(self.init), jnp.zeros(BELLE2_N_GEN_BINS),
+                                                       jnp.asarray(self.data))
+            fun = jax.extend.core.jaxpr_as_fun(jaxpr)
+            self._with_data = lambda nuisance_pars, b_np_bins, data: fun(
+                jnp.asarray(nuisance_pars, dtype=jnp.float64), jnp.asarray(b_np_bins, dtype=jnp.float64),
+                jnp.asarray(data, dtype=jnp.float64))[0]
+        return self._with_data
 
     def twice_nll_numpy(self, nuisance_pars, b_np_bins):
         """Same −2 ln L evaluated with pyhf's NumPy backend (reference; not differentiable)."""
