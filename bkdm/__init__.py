@@ -27,6 +27,11 @@ import os
 # reports such points through its status codes / +inf likelihood (never silently). Takes effect
 # when bkdm is imported before equinox; set EQX_ON_ERROR yourself to override.
 os.environ.setdefault("EQX_ON_ERROR", "nan")
+# One OpenBLAS thread (numpy's and scipy's, whose LAPACK JAX calls for Cholesky/LU on the CPU): bkdm's
+# matrices are ≤ 250 × 250, too small to gain from threads, and on a busy machine the spinning
+# threads made a 231 × 231 float64 Cholesky 300× slower (measured on the 2-core VM at load 12:
+# 0.38 s vs 1.2 ms). Only effective if bkdm is imported before numpy/scipy; set it yourself to override.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import jax  # noqa: E402
 

@@ -3,7 +3,7 @@
     bkdm info  --model alp [--set f_a=2e8 ...] [--relic] [--json]
     bkdm relic --model dark-photon [--set ...] [--method cbe|nbe] [--plot FILE] [--json]
     bkdm fits                                   # the shipped fits
-    bkdm fit   alp-freeze-in [--method best-fit|nuts] [--quick] [--out DIR] [--seed N] [--profile N]
+    bkdm fit   alp-freeze-in [--method best-fit|nuts|smc] [--quick] [--out DIR] [--seed N] [--profile N]
     bkdm scan  alp-freeze-in [--points N] [--plane m_a,f_a] [--out DIR] [--quick]
     bkdm plot  results/alp-freeze-in
     bkdm --plugin my_model.py info --model my-model      # a user-defined model (docs/add-a-model.md)
@@ -20,6 +20,7 @@ the full traceback. Compiled programs are cached on disk across runs (``bkdm.com
 import argparse
 import dataclasses
 import json
+import math
 import os
 import shutil
 import sys
@@ -370,7 +371,8 @@ def cmd_fit(args):
            "belle2": joint.belle2 is not None}
     shutil.copyfile(args.file, out / "fit.toml")
     if args.profile:
-        _profiles(joint, best, args.profile, out / "profiles.json")
+        _profiles(joint, best, args.profile, out / "profiles.json",
+                  nuisances=args.nuisances or spec.scan["nuisances"])
     posterior = None
     if args.method == "nuts":
         from bkdm.inference import nuts
@@ -383,6 +385,18 @@ def cmd_fit(args):
                                init=best if s["init_from_bestfit"] else None, progress=True)
         result.save(out)
         posterior = result.inference_data.posterior
+        _print_posterior(spec, result.summary)
+    if args.method == "smc":
+        from bkdm.inference import smc
+
+        s = spec.smc
+        result = smc.run_smc(joint, particles=s["particles"], runs=s["runs"], mcmc_steps=s["mcmc_steps"],
+                             leapfrog_steps=s["leapfrog_steps"], target_ess=s["target_ess"],
+                             seed=s["seed"] if args.seed is None else args.seed, modes=s["modes"],
+                             progress=True)
+        result.save(out)
+        posterior = result.inference_data.posterior
+        _print_evidence(result.summary["evidence"])
         _print_posterior(spec, result.summary)
     if joint.belle2 is not None:
         _save_bins(out / "belle2_bins.npz", _belle2_bins(joint, best, posterior, seed=seed))
@@ -397,50 +411,110 @@ def cmd_fit(args):
     return 0
 
 
-def _profile_grid(prior, theta, interval, n):
-    """n values of a parameter spanning ±3σ around the best fit, evenly in the prior's unconstrained
-    coordinate (log for log-uniform priors); the whole prior range if σ is unknown."""
-    u0 = float(prior.to_unconstrained(theta))
-    lo, hi = interval
-    half = 6.0
-    if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
-        half = 1.5 * float(prior.to_unconstrained(hi) - prior.to_unconstrained(lo))
-    values = np.array([float(prior.to_physical(u)) for u in np.linspace(u0 - half, u0 + half, n)])
-    return np.clip(values, prior.low if prior.low is not None else -np.inf,
-                   prior.high if prior.high is not None else np.inf)
+def _interval_text(low, high, low_kind, high_kind, unit):
+    def end(value, kind):
+        return "?" if kind == "open" else f"{value:.5g}"
+    text = f"[{end(low, low_kind)}, {end(high, high_kind)}]{unit}"
+    sides = (("lower", low_kind), ("upper", high_kind))
+    notes = [f"{side} end = prior bound (one-sided)" for side, kind in sides if kind == "bound"]
+    notes += [f"{side} end not reached" for side, kind in sides if kind == "open"]
+    return text + (f"  ({'; '.join(notes)})" if notes else "")
 
 
-def _profiles(joint, best, n, path):
-    """1-D profiles of every free parameter → ``path`` (JSON) and the Δχ² = 1 intervals printed."""
-    from bkdm.inference import profile
+HESSIAN_PROFILE_TOLERANCE = 0.3  # warn when a profile half-width differs from the Hessian's by > 30 %
+
+
+def _profiles(joint, best, n, path, nuisances="profile"):
+    """Self-extending 1-D profiles of every free parameter (profile.profile_auto: until Δχ² = 4 on
+    both sides or a prior bound) → ``path`` (JSON); 68 %/95 % intervals printed beside the Hessian
+    ones, with a warning where a half-width differs by more than 30 %."""
+    from bkdm.inference import profile, provenance
 
     if n < 3:
         raise ValueError(f"--profile {n}: need at least 3 points")
-    out = {}
-    _say("profile-likelihood intervals (Δχ² = 1):")
+    how = "Belle II nuisances " + ("profiled" if nuisances == "profile" else "fixed at the best fit")
+    if not joint.n_nuisance:
+        how, nuisances = "no Belle II nuisances", "none"
+    out = {"provenance": provenance.record(joint.spec), "nuisances": nuisances, "parameters": {}}
+    _say(f"profile-likelihood intervals (Δχ² = 1: 68.3 %, 3.84: 95 %; {how}) vs Hessian (1σ):")
+    warnings = []
     for i, name in enumerate(best.names):
-        grid = _profile_grid(joint.spec.free[name], best.theta[i], best.theta_interval[i], n)
-        result = profile.profile_1d(joint, best, name, grid, progress=True)
-        lo, hi = profile.interval_from_profile(result, 1.0)
-        out[name] = {"grid": result.grid[0].tolist(),
-                     "delta_chi2": [None if not np.isfinite(v) else float(v) for v in result.delta_chi2],
-                     "interval_1sigma": [None if not np.isfinite(v) else float(v) for v in (lo, hi)],
-                     "notes": result.notes}
-        reached = np.isfinite(lo) and np.isfinite(hi)
-        _say(f"  {name:<12} ∈ [{lo:.5g}, {hi:.5g}]{_unit(joint.model, name)}"
-             + ("" if reached else "  (nan: Δχ² = 1 not reached on the grid)"))
+        prior = joint.spec.free[name]
+        result = profile.profile_auto(joint, best, name, n=n, progress=True,
+                                      nuisances="fixed" if nuisances == "fixed" else "profile")
+        lo, hi, lo_kind, hi_kind = profile.profile_intervals(result, prior, 1.0)
+        lo95, hi95, lo95_kind, hi95_kind = profile.profile_intervals(result, prior, 3.84)
+        ratios = profile.compare_with_hessian(best.theta[i], best.theta_interval[i], (lo, hi))
+        unit = _unit(joint.model, name)
+        _say(f"  {name:<12} 68 % {_interval_text(lo, hi, lo_kind, hi_kind, unit)}")
+        _say(f"  {'':<12} 95 % {_interval_text(lo95, hi95, lo95_kind, hi95_kind, unit)}")
+        h_lo, h_hi = best.theta_interval[i]
+        _say(f"  {'':<12} Hessian 1σ [{h_lo:.5g}, {h_hi:.5g}]{unit}; profile/Hessian half-widths: "
+             f"lower {ratios[0]:.2f}, upper {ratios[1]:.2f}")
+        off = [side for side, r, kind in (("lower", ratios[0], lo_kind), ("upper", ratios[1], hi_kind))
+               if kind != "crossing" or not np.isfinite(r) or abs(r - 1.0) > HESSIAN_PROFILE_TOLERANCE]
+        if off:
+            warnings.append(f"{name}: the Hessian and profile 68 % intervals disagree by more than "
+                            f"{100 * HESSIAN_PROFILE_TOLERANCE:.0f} % ({', '.join(off)} side): quote the "
+                            "profile interval")
+
+        def clean(values):
+            return [None if v is None or not np.isfinite(v) else float(v) for v in values]
+
+        out["parameters"][name] = {
+            "grid": clean(result.grid[0]), "delta_chi2": clean(result.delta_chi2),
+            "converged": [bool(c) for c in result.converged],
+            "interval_68": clean((lo, hi)), "interval_68_kind": [lo_kind, hi_kind],
+            "interval_95": clean((lo95, hi95)), "interval_95_kind": [lo95_kind, hi95_kind],
+            "hessian_interval": clean((h_lo, h_hi)), "profile_over_hessian": clean(ratios),
+            "bounds_reached": result.bounds_reached, "notes": result.notes}
+    for warning in warnings:
+        _say(f"warning: {warning}")
+    out["warnings"] = warnings
     path.write_text(json.dumps(out, indent=1))
 
 
+def _print_evidence(ev):
+    """ln Z's with their uncertainties, the Bayes factor against the SM and the mass of each mode."""
+    _say("evidence (natural logs; ± the standard error over the independent SMC runs):")
+    _say(f"  ln Z (all data)                      = {ev['ln_z']:.3f} ± {ev['ln_z_error']:.3f}")
+    if "ln_z_planck" in ev:
+        _say(f"  ln Z (Planck)                        = {ev['ln_z_planck']:.3f} ± "
+             f"{ev['ln_z_planck_error']:.3f}")
+    if "ln_z_flavour_given_planck" in ev:
+        _say(f"  ln Z (Belle II + limits | Planck)    = {ev['ln_z_flavour_given_planck']:.3f} ± "
+             f"{ev['ln_z_flavour_given_planck_error']:.3f}")
+    if "ln_z_sm" in ev:
+        _say(f"  ln Z (SM: Belle II + limits, B_NP=0) = {ev['ln_z_sm']:.3f} ± {ev['ln_z_sm_error']:.3f}")
+        _say(f"Bayes factor model vs SM on the flavour data: ln B = {ev['ln_bayes_factor']:.2f} ± "
+             f"{ev['ln_bayes_factor_error']:.2f} (B = {ev['bayes_factor']:.3g}): {ev['jeffreys']} on "
+             f"Jeffreys' scale, {ev['kass_raftery']} on Kass & Raftery's")
+    for label, m in ev.get("modes", {}).items():
+        _say(f"  posterior mass {label}: {m['mass']:.3f} ± {m['error']:.3f}")
+
+
 def _print_posterior(spec, summary):
-    _say("posterior (mean ± sd, 94 % HDI, r_hat, bulk ESS):")
+    """Posterior table (R̂ to 3 decimals, ESS to integers), divergences, and the verdict with what to
+    change (:func:`bkdm.inference.convergence.assess`)."""
+    from bkdm.inference import convergence
+
+    _say(f"posterior (mean ± sd, 94 % HDI; R̂ ≤ {convergence.R_HAT_MAX} and ESS ≥ {convergence.ESS_MIN} "
+         "wanted):")
     for name in spec.free_names:
         s = summary[name]
+        r_hat = "n/a" if s.get("r_hat") is None else f"{s['r_hat']:.3f}"
+        bulk, tail = ("n/a" if s.get(k) is None else f"{s[k]:.0f}" for k in ("ess_bulk", "ess_tail"))
         _say(f"  {name:<12} = {s['mean']:.5g} ± {s['sd']:.3g}  [{s['hdi_3%']:.5g}, {s['hdi_97%']:.5g}]"
-             f"{_unit(spec.model, name)}  r_hat {s['r_hat']}  ESS {s['ess_bulk']}")
-    _say(f"divergences: {summary['n_divergences']}, relic failures: {summary['relic_failures']}")
+             f"{_unit(spec.model, name)}   R̂ {r_hat}   ESS bulk {bulk}, tail {tail}")
+    if "n_divergences" in summary:
+        draws = summary.get("settings", {}).get("draws", 0) * summary.get("settings", {}).get("chains", 0)
+        share = f" ({100 * summary['n_divergences'] / draws:.2f} % of {draws} draws)" if draws else ""
+        _say(f"divergent transitions: {summary['n_divergences']}{share}; "
+             f"relic failures: {summary.get('relic_failures', 0)}")
     for warning in summary.get("warnings", ()):
         _say(f"warning: {warning}")
+    if "verdict" in summary:
+        _say(f"verdict: {summary['verdict']}")
 
 
 # ---------------------------------------------------------------------------------------- scan
@@ -454,13 +528,25 @@ def _best_point(path):
     return theta, np.asarray(data.get("nuisances", []), dtype=float)
 
 
-def _read_best(out, spec):
-    """(theta dict, nuisances) of ``out/bestfit.json`` if it belongs to this fit, else None."""
+def _read_best(out, spec, restart=False):
+    """(theta dict, nuisances, −2 ln L) of ``out/bestfit.json``; None if there is none, or (with ``restart``)
+    if it was made with a different fit. Without ``restart`` a best fit of a different fit (another
+    fit hash or bkdm version, :mod:`bkdm.inference.provenance`) is a ValueError naming what changed."""
+    from bkdm.inference import provenance
+
     path = Path(out) / "bestfit.json"
     if not path.is_file():
         return None
+    data = json.loads(path.read_text())
+    if provenance.mismatch(data.get("provenance"), spec):
+        if restart:
+            _say(f"note: ignoring {path}: it was made with a different fit (--restart)")
+            return None
+        provenance.check(data.get("provenance"), spec, str(path),
+                         advice="re-run `bkdm fit` into this folder, or use --restart to scan without it")
     theta, nuisances = _best_point(path)
-    return (theta, nuisances) if list(theta) == list(spec.free_names) else None
+    twice_nll = data.get("twice_nll")
+    return theta, nuisances, math.nan if twice_nll is None else float(twice_nll)
 
 
 def _plane_spec(spec, plane, best):
@@ -488,7 +574,7 @@ def cmd_scan(args):
     spec = _load_spec(args.file, args.quick)
     out = _out_dir(args, spec)
     points = spec.scan["points"] if args.points is None else args.points
-    best = _read_best(out, spec)
+    best = _read_best(out, spec, restart=args.restart)
     fixed_others = {}
     if len(spec.free_names) >= 2:
         plane = args.plane.split(",") if args.plane else list(spec.free_names[:2])
@@ -504,33 +590,77 @@ def cmd_scan(args):
     if joint.belle2 is not None:
         observables.append("twice_nll_belle2")
     nuisances = best[1] if best is not None and len(best[1]) == joint.n_nuisance else None
-    _say(f"scan {spec.name}: {points} points over {', '.join(names)} ({spec.scan['mode']})"
-         + (f"; fixed {fixed_others} ({'best fit' if best else 'prior start'})" if fixed_others else "")
-         + ("; Belle II nuisances at the best fit" if nuisances is not None else ""))
+    mode = args.nuisances or spec.scan["nuisances"]
+    if joint.belle2 is None:
+        mode = "none"
+    elif mode == "fixed" and nuisances is None:
+        _say("note: no best fit in the folder: the fixed nuisances are pyhf's initial values")
+    how = {"profile": "Belle II nuisances profiled at every point",
+           "fixed": "Belle II nuisances fixed" + (" at the best fit" if nuisances is not None else ""),
+           "none": "no Belle II term"}[mode]
+    _say(f"scan {spec.name}: {points} points over {', '.join(names)} ({spec.scan['mode']}; {how})"
+         + (f"; fixed {fixed_others} ({'best fit' if best else 'prior start'})" if fixed_others else ""))
+    t_scan = time.perf_counter()
     result = scan_module.scan(joint, points=points, mode=spec.scan["mode"], observables=observables,
                               chunk=spec.scan["chunk"], out_dir=out / f"scan_{'_'.join(names)}",
-                              seed=spec.scan["seed"], nuisances=nuisances, progress=True)
+                              seed=spec.scan["seed"], nuisances=nuisances, progress=True,
+                              resume=not args.restart, nuisance_mode="fixed" if mode == "none" else mode)
+    t_scan = time.perf_counter() - t_scan
     failed = int(np.sum(result.status != 0))
-    _say(f"{len(result.status)} points evaluated, {failed} failed relic solves")
+    inner_failed = int(np.sum(result.nuisance_status != 0))
+    _say(f"{len(result.status)} points evaluated in {t_scan:.0f} s (incl. compilation), {failed} failed "
+         f"relic solves" + (f", {inner_failed} inner nuisance fits not converged (their Δχ² is not "
+                             "shown)" if mode == "profile" else ""))
     omega = result.observables["omega_h2"]
     if np.any(np.isfinite(omega)):
         _say(f"Omega h^2 range on the scan: [{np.nanmin(omega):.3g}, {np.nanmax(omega):.3g}]")
+    ok = result.nuisance_status == 0
+    references = {}
+    if joint.belle2 is not None:
+        references["belle2"] = _belle2_reference(joint, result, nuisances, mode)
+    if best is not None and np.isfinite(best[2]):
+        lowest = np.nanmin(np.where(ok, result.observables["twice_nll"], np.nan))
+        references["total"] = {"twice_nll": min(best[2], lowest), "source": "best fit (bestfit.json)" + (
+            "" if best[2] <= lowest else "; the scan found a lower point, used instead")}
+    for term, ref in references.items():
+        _say(f"Δχ² reference ({term}): −2 ln L = {ref['twice_nll']:.4f} from the {ref['source']}")
+
+    def delta(name, term):
+        if term not in references:
+            return None
+        return np.where(ok, result.observables[name] - references[term]["twice_nll"], np.nan)
+
+    meta = {"nuisance_mode": np.array(mode),
+            "references": np.array(json.dumps({k: v["source"] for k, v in references.items()}))}
     if spec.scan["mode"] != "grid":
         _say("note: the coupling-plane plot needs a grid scan (scan.mode = \"grid\")")
     elif len(names) == 1:
-        np.savez(out / "scan_1d.npz", name=np.array(names[0]), axis=result.theta[:, 0],
-                 omega_h2=omega, twice_nll=result.observables["twice_nll"],
-                 log_scale=np.array(names[0] in _log_names(spec)))
+        term = "belle2" if "belle2" in references else "total"
+        chi2 = delta("twice_nll_belle2" if term == "belle2" else "twice_nll", term)
+        data = {"name": np.array(names[0]), "axis": result.theta[:, 0], "omega_h2": omega,
+                "twice_nll": result.observables["twice_nll"], "term": np.array(term),
+                "log_scale": np.array(names[0] in _log_names(spec)), **meta}
+        if chi2 is not None:
+            data["delta_chi2"] = chi2
+        else:
+            _say("note: no Δχ² plot: no best fit in the folder to refer to (run `bkdm fit` first)")
+        np.savez(out / "scan_1d.npz", **data)
     else:
         fixed_text = ", ".join(f"{k} = {v:.3g}{_unit(spec.model, k)}" for k, v in fixed_others.items())
         data = {"names": np.array(names), "omega_h2": result.grid("omega_h2"),
                 "title": np.array(spec.name + (f" ({fixed_text})" if fixed_text else "")),
-                "twice_nll": result.grid("twice_nll"),
-                "log_scale": np.array([n in _log_names(spec) for n in names])}
+                "twice_nll": result.grid("twice_nll"), "nuisance_status": result.nuisance_status.reshape(
+                    result.manifest["grid_shape"]),
+                "log_scale": np.array([n in _log_names(spec) for n in names]), **meta}
         for i in range(len(names)):
             data[f"axis_{i}"] = np.unique(result.theta[:, i])
         if joint.belle2 is not None:
             data["twice_nll_belle2"] = result.grid("twice_nll_belle2")
+            shape = result.manifest["grid_shape"]
+            data["delta_chi2_belle2"] = delta("twice_nll_belle2", "belle2").reshape(shape)
+            data["belle2_minimum"] = np.asarray(references["belle2"]["theta"])
+        if "total" in references:
+            data["delta_chi2"] = delta("twice_nll", "total").reshape(result.manifest["grid_shape"])
         if best:
             data["best"] = np.array([best[0][n] for n in names])
         np.savez(out / "plane.npz", **data)
@@ -560,6 +690,27 @@ def cmd_fits(args):
     _say("run one with `bkdm fit NAME [--quick]`; copy its file to start your own "
          "(format: bkdm.inference.fitspec)")
     return 0
+def _belle2_reference(joint, result, nuisances, mode):
+    """The Belle II term's minimum over the scanned parameters (inside their priors) and — profile
+    mode — the nuisances: a Newton minimisation started at the scan's lowest converged point
+    (nuisance_profile.belle2_minimum); the grid's lowest value if that is lower or the minimisation
+    fails (then said). Returns dict(twice_nll, theta, source)."""
+    from bkdm.inference import nuisance_profile
+
+    values = np.where(result.nuisance_status == 0, result.observables["twice_nll_belle2"], np.nan)
+    if not np.any(np.isfinite(values)):
+        raise ValueError("scan: no point with a finite, converged Belle II −2 ln L: no Δχ² reference")
+    i = int(np.nanargmin(values))
+    nu0 = joint.nuisance_init if nuisances is None else nuisances
+    fixed_mode = "fixed" if mode == "fixed" else "profile"
+    found = nuisance_profile.belle2_minimum(joint, result.theta[i], nu0, fixed_mode)
+    what = "profiled" if fixed_mode == "profile" else "fixed-ν"
+    if found["status"] == 0 and found["twice_nll"] <= values[i]:
+        return {"twice_nll": found["twice_nll"], "theta": found["theta"],
+                "source": f"Belle II term's {what} minimum over the plane"}
+    why = f"ended with status {found['status']}" if found["status"] else "found no lower value"
+    return {"twice_nll": float(values[i]), "theta": result.theta[i],
+            "source": f"scan's lowest point (the {what} minimisation from there {why})"}
 
 
 # ---------------------------------------------------------------------------------------- plots
@@ -600,31 +751,43 @@ def make_plots(out):
                                      and n not in ("omega_h2", "br_b_to_k_invisible", "relic_status")]
         plotting.plot_corner({n: np.asarray(posterior[n]).ravel() for n in names}, out / "corner",
                              truths=best, log_scale=log_names)
-        written.append(out / "corner.png")
+        plotting.plot_trace(posterior, names, out / "trace", log_scale=log_names)
+        plotting.plot_rank(posterior, names, out / "rank", log_scale=log_names)
+        written += [out / "corner.png", out / "trace.png", out / "rank.png"]
     if (out / "plane.npz").is_file():
         with np.load(out / "plane.npz") as f:
             names = [str(n) for n in f["names"]]
-            chi2 = f["twice_nll_belle2"] if "twice_nll_belle2" in f.files else f["twice_nll"]
+            chi2 = f["delta_chi2_belle2"] if "delta_chi2_belle2" in f.files else None
+            if chi2 is None:
+                chi2 = np.full(f["omega_h2"].shape, np.nan)
             best_xy = tuple(f["best"]) if "best" in f.files else None
             plotting.plot_coupling_plane(
                 f["axis_0"], f["axis_1"], f["omega_h2"].T, chi2.T, out / "coupling_plane",
                 xlabel=_axis_label(run, names[0]), ylabel=_axis_label(run, names[1]), best=best_xy,
                 log_x=bool(f["log_scale"][0]), log_y=bool(f["log_scale"][1]),
-                title=str(f["title"]) if "title" in f.files else run.get("fit", ""))
+                title=str(f["title"]) if "title" in f.files else run.get("fit", ""),
+                nuisances=str(f["nuisance_mode"]) if "nuisance_mode" in f.files else "fixed")
         written.append(out / "coupling_plane.png")
     if (out / "scan_1d.npz").is_file():
         with np.load(out / "scan_1d.npz") as f:
-            name = str(f["name"])
-            plotting.plot_profiles({name: (f["axis"], f["twice_nll"] - np.nanmin(f["twice_nll"]))},
-                                   out / "scan_1d", log_scale={name} if bool(f["log_scale"]) else (),
-                                   labels={name: _axis_label(run, name)},
-                                   ylabel=r"$\Delta\chi^2$ (scan, others fixed)")
-        written.append(out / "scan_1d.png")
+            if "delta_chi2" in f.files:
+                name, term = str(f["name"]), str(f["term"])
+                how = {"profile": "ν profiled", "fixed": "ν fixed", "none": ""}[str(f["nuisance_mode"])]
+                label = f"Δχ² ({'Belle II term' if term == 'belle2' else 'total'}{', ' + how if how else ''})"
+                plotting.plot_profiles({name: (f["axis"], f["delta_chi2"])}, out / "scan_1d",
+                                       log_scale={name} if bool(f["log_scale"]) else (),
+                                       labels={name: _axis_label(run, name)}, ylabel=label)
+                written.append(out / "scan_1d.png")
     if (out / "profiles.json").is_file():
-        profiles = json.loads((out / "profiles.json").read_text())
+        data = json.loads((out / "profiles.json").read_text())
+        profiles = data.get("parameters", {})
+        how = {"profile": "ν profiled", "fixed": "ν fixed"}.get(data.get("nuisances"), "")
         plotting.plot_profiles({n: (p["grid"], [np.nan if v is None else v for v in p["delta_chi2"]])
                                 for n, p in profiles.items()}, out / "profiles", log_scale=log_names,
-                               labels={n: _axis_label(run, n) for n in profiles})
+                               labels={n: _axis_label(run, n) for n in profiles},
+                               ylabel=f"Δχ² ({how})" if how else "Δχ²",
+                               intervals={n: tuple(np.nan if v is None else v for v in p["interval_68"])
+                                          for n, p in profiles.items()})
         written.append(out / "profiles.png")
     return written
 
@@ -712,15 +875,21 @@ def build_parser():
                 "file (TOML)")
     p = add("fit", "fit a fit file (or a shipped fit) to the Belle II + Planck data", cmd_fit)
     p.add_argument("file", metavar="FIT", help=fit_help)
-    p.add_argument("--method", choices=("best-fit", "nuts"), default="best-fit",
+    p.add_argument("--method", choices=("best-fit", "nuts", "smc"), default="best-fit",
                    help="best-fit: maximum likelihood with ±1σ from the Hessian (default); "
-                        "nuts: best fit, then NUTS posterior sampling started there")
+                        "nuts: best fit, then NUTS posterior sampling started there; "
+                        "smc: best fit, then tempered SMC: posterior, evidence ln Z, Bayes factor vs the SM")
     p.add_argument("--quick", action="store_true", help="apply the file's [quick] overrides (a few minutes)")
     p.add_argument("--out", metavar="DIR", help="result folder (default results/<fit name>/)")
     p.add_argument("--seed", type=int, help="random seed of the starts and the sampler (default: file's)")
     p.add_argument("--profile", type=int, metavar="N",
-                   help="also profile −2 ln L in each free parameter on N points around the best fit "
-                        "(±3σ; Δχ² = 1 interval printed, profiles.json + plot)")
+                   help="also profile −2 ln L in each free parameter: N points over ±3σ (Hessian) around "
+                        "the best fit, extended until Δχ² = 4 on both sides or a prior bound; 68 %% and "
+                        "95 %% intervals printed beside the Hessian ones (warning if > 30 %% apart), "
+                        "profiles.json + plot")
+    p.add_argument("--nuisances", choices=("profile", "fixed"),
+                   help="for --profile: Belle II nuisances minimised at every point (default of [scan] "
+                        "nuisances) or fixed at the best fit")
 
     p = add("scan", "grid/random scan of a fit's parameters: Omega h^2, BR and Belle II −2 ln L", cmd_scan)
     p.add_argument("file", metavar="FIT", help=fit_help)
@@ -730,6 +899,12 @@ def build_parser():
                         "at the best fit of DIR/bestfit.json if present, else at their start values")
     p.add_argument("--quick", action="store_true", help="apply the file's [quick] overrides")
     p.add_argument("--out", metavar="DIR", help="result folder (default results/<fit name>/)")
+    p.add_argument("--nuisances", choices=("profile", "fixed"),
+                   help="Belle II nuisances minimised at every point (profile, the default of [scan] "
+                        "nuisances) or held at the best fit (fixed: a conditional likelihood, quick looks)")
+    p.add_argument("--restart", action="store_true",
+                   help="discard scan chunks already in the folder and ignore a best fit made with a "
+                        "different fit (default: resume, and refuse results of a different fit)")
 
     p = add("plot", "re-make the plots of a result folder from its saved data", cmd_plot)
     p.add_argument("result_dir", help="folder written by `bkdm fit` / `bkdm scan`")

@@ -12,6 +12,8 @@ mathtext (LaTeX syntax, no TeX installation needed) with units: :func:`parameter
 * :func:`belle2_spectrum` / :func:`plot_spectrum` — dB/dq² of B⁺ → K⁺ + invisible: the SM
   spectrum and the new-physics line on the Belle II generator binning (with a posterior band).
 * :func:`plot_corner` — a small corner plot of posterior samples.
+* :func:`plot_trace` / :func:`plot_rank` — ArviZ's trace and rank plots of a posterior's chains
+  (convergence diagnostics: chains that disagree show as separate traces / non-uniform ranks).
 * :func:`plot_coupling_plane` — Ωh² = 0.12 contour and Belle II 1σ/2σ regions in a plane of two
   parameters.
 * :func:`plot_yield_evolution` / :func:`relic_curves` — Y(x) (and y/y_eq) of a relic-density solve.
@@ -325,36 +327,75 @@ def plot_corner(samples, path, truths=None, log_scale=(), bins=30):
     return fig
 
 
+def _posterior_view(posterior, names, log_scale):
+    """The posterior's ``names`` as a Dataset, log-scale ones as log10 (renamed ``log10 <name>``)."""
+    import xarray as xr
+
+    return xr.Dataset({(f"log10 {n}" if n in log_scale else n):
+                       (np.log10(posterior[n]) if n in log_scale else posterior[n]) for n in names})
+
+
+def plot_trace(posterior, names, path, log_scale=()):
+    """ArviZ trace plot (per parameter: the chains' marginal densities and their traces).
+    ``posterior``: an xarray Dataset with (chain, draw) variables ``names``."""
+    import arviz as az
+
+    data = _posterior_view(posterior, names, log_scale)
+    fig = _figure(9.0, 1.9 * len(names) + 0.4)
+    axes = fig.subplots(len(names), 2, squeeze=False)
+    az.plot_trace(data, axes=axes, compact=False, show=False)
+    save(fig, path)
+    return fig
+
+
+def plot_rank(posterior, names, path, log_scale=()):
+    """ArviZ rank plot: for each parameter, the histogram of the draws' ranks (over all chains)
+    per chain; uniform histograms mean the chains sample the same distribution (Vehtari et al.
+    2021, arXiv:1903.08008)."""
+    import arviz as az
+
+    data = _posterior_view(posterior, names, log_scale)
+    fig = _figure(3.0 * len(names) + 0.4, 3.2)
+    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    az.plot_rank(data, ax=axes, show=False)
+    save(fig, path)
+    return fig
+
+
 # ------------------------------------------------------------------------------ (c) coupling plane
 def plot_coupling_plane(x, y, omega_h2, belle2_delta_chi2, path, xlabel="", ylabel="", best=None,
-                        log_x=False, log_y=False, title=""):
-    """Plane of two parameters on a grid: Ωh² = 0.12 contour and the Belle II 1σ/2σ regions
-    (Δχ² of the Belle II term = 2.30 / 6.18 above its minimum on the grid).
+                        log_x=False, log_y=False, title="", nuisances="profile", best_label="best fit"):
+    """Plane of two parameters on a grid: Ωh² = 0.12 contour and the Belle II 68 %/95 % regions
+    (Δχ² of the Belle II term < 2.30 / 6.18 for two parameters, Wilks).
 
-    ``x`` (nx,), ``y`` (ny,): grid axes; ``omega_h2``, ``belle2_delta_chi2``: (ny, nx) arrays (NaN
-    where the relic solve failed); ``best``: optional (x, y) of the best fit.
+    ``x`` (nx,), ``y`` (ny,): grid axes; ``omega_h2``, ``belle2_delta_chi2``: (ny, nx) arrays, the
+    latter already relative to its reference (the profiled minimum, docs/statistics.md), NaN where
+    the relic solve or the inner nuisance fit failed; ``nuisances``: "profile" or "fixed" (said in
+    the legend); ``best``: optional (x, y) of the point marked ``best_label``.
     """
     fig = _figure(5.6, 4.6)
     ax = fig.add_subplot()
     xx, yy = np.meshgrid(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
     chi2 = np.asarray(belle2_delta_chi2, dtype=float)
     chi2 = np.where(np.isfinite(chi2), chi2, np.nan)
-    chi2 = chi2 - np.nanmin(chi2)
-    ax.contourf(xx, yy, chi2, levels=[0.0, DELTA_CHI2_2D[0], DELTA_CHI2_2D[1]],
-                colors=["#2b8cbe", "#a6bddb"], alpha=0.8)
-    ax.contour(xx, yy, chi2, levels=list(DELTA_CHI2_2D), colors=["#045a8d", "#2b8cbe"], linewidths=1)
+    if np.any(np.isfinite(chi2)):
+        ax.contourf(xx, yy, chi2, levels=[-1e-9, DELTA_CHI2_2D[0], DELTA_CHI2_2D[1]],
+                    colors=["#2b8cbe", "#a6bddb"], alpha=0.8)
+        ax.contour(xx, yy, chi2, levels=list(DELTA_CHI2_2D), colors=["#045a8d", "#2b8cbe"], linewidths=1)
     omega = np.asarray(omega_h2, dtype=float)
     omega = np.where(np.isfinite(omega), omega, np.nan)
     if np.nanmin(omega) < OMEGA_DM_H2 < np.nanmax(omega):
         ax.contour(xx, yy, omega, levels=[OMEGA_DM_H2], colors="C3", linewidths=2)
     if best is not None:
         ax.plot(*best, marker="*", color="gold", mec="k", ms=14, ls="none")
-    handles = [Patch(color="#2b8cbe", label="Belle II 1σ (Δχ² < 2.30)"),
-               Patch(color="#a6bddb", label="Belle II 2σ (Δχ² < 6.18)"),
-               Line2D([], [], color="C3", lw=2, label="Ωh² = 0.12")]
+    how = {"profile": "ν profiled", "fixed": "ν fixed at the best fit"}.get(nuisances, nuisances)
+    handles = [Patch(color="#2b8cbe", label=f"Belle II 68 % (Δχ² < 2.30, {how})"),
+               Patch(color="#a6bddb", label=f"Belle II 95 % (Δχ² < 6.18, {how})")] if np.any(
+        np.isfinite(chi2)) else []
+    handles.append(Line2D([], [], color="C3", lw=2, label="Ωh² = 0.12"))
     if best is not None:
         handles.append(Line2D([], [], marker="*", color="gold", mec="k", ms=12, ls="none",
-                                               label="best fit"))
+                              label=best_label))
     ax.legend(handles=handles, fontsize=8)
     ax.set_xscale("log" if log_x else "linear")
     ax.set_yscale("log" if log_y else "linear")
@@ -481,14 +522,16 @@ def _interval_crossings(grid, chi2, level):
 
 
 @_styled
-def plot_profiles(profiles, path, log_scale=(), labels=None, ylabel=r"$\Delta\chi^2$ (profile)"):
+def plot_profiles(profiles, path, log_scale=(), labels=None, ylabel=r"$\Delta\chi^2$ (profile)",
+                  intervals=None):
     """1-D profile curves Δχ²(θ), one panel per parameter, with the 1σ/2σ levels (Δχ² = 1, 4) and the
     Δχ² < 1 interval shaded.
 
     ``profiles``: {name: (grid, delta_chi2)}; ``log_scale``: names plotted on a log axis;
     ``labels``: {name: axis label} (e.g. :func:`model_parameter_label`, with the unit), default
     :func:`parameter_label` of the name; ``ylabel``: what Δχ² is (a profile, or a scan at fixed
-    other parameters).
+    other parameters), e.g. "Δχ² (ν profiled)"; ``intervals``: optional {name: (lo, hi)} 68 % intervals
+    to shade instead of the grid crossings (None/NaN end: one-sided, shaded to the grid's end).
     """
     n = len(profiles)
     labels = labels or {}
@@ -499,7 +542,13 @@ def plot_profiles(profiles, path, log_scale=(), labels=None, ylabel=r"$\Delta\ch
         ok = np.isfinite(chi2)
         ax.plot(grid[ok], chi2[ok], "-", color="C0", lw=1.6)
         ax.plot(grid[ok], chi2[ok], "o", color="C0", ms=2.5)
-        if ok.any():
+        if intervals and name in intervals:
+            lo, hi = (np.nan if v is None else float(v) for v in intervals[name])
+            lo = grid[ok].min() if not np.isfinite(lo) and ok.any() else lo
+            hi = grid[ok].max() if not np.isfinite(hi) and ok.any() else hi
+            if np.isfinite(lo) and np.isfinite(hi):
+                ax.axvspan(lo, hi, color="C0", alpha=0.12, lw=0)
+        elif ok.any():
             lo, hi = _interval_crossings(grid, np.where(ok, chi2, np.nan), DELTA_CHI2_1D[0])
             if np.isfinite(lo) and np.isfinite(hi):
                 ax.axvspan(lo, hi, color="C0", alpha=0.12, lw=0)

@@ -5,6 +5,7 @@ the freeze-in scaling Ωh² ∝ m_χ³ (SPEC §3.7) for a Planck-only fit, and f
 scipy L-BFGS-B minimisation of Belle2Likelihood.fit over the nuisances at the same B_NP.
 """
 
+import dataclasses
 import json
 import math
 import types
@@ -17,7 +18,15 @@ import pytest
 from bkdm.inference import fitspec
 from bkdm.inference.bestfit import BestFitResult, best_fit
 from bkdm.inference.joint import JointLikelihood
-from bkdm.inference.profile import ProfileResult, interval_from_profile, profile_1d, profile_2d
+from bkdm.inference.profile import (
+    ProfileResult,
+    compare_with_hessian,
+    interval_from_profile,
+    profile_1d,
+    profile_2d,
+    profile_auto,
+    profile_intervals,
+)
 from bkdm.likelihoods import planck
 from bkdm.models import alp
 
@@ -251,3 +260,38 @@ def test_belle2_planck_alp_fit_prefers_new_physics():
     # (both minimise the same function; 1e-3 in −2 ln L is the reference fit's own tolerance scale)
     reference = joint.belle2.fit(b_np_bins=joint.b_np_bins(jnp.asarray(best.theta)), mu=1.0)
     assert best.terms["belle2"] == pytest.approx(reference.twice_nll, abs=1e-3)
+
+
+def test_profile_extends_itself_until_its_interval_is_found(gaussian_fit):
+    """A best fit whose Hessian interval is 10× too small (issue 18's symptom): the ±3σ_Hessian grid
+    stays below Δχ² = 0.1, the profile extends itself on both sides to Δχ² ≥ 4, and the exact
+    Gaussian crossings (μ ± σ at 1, μ ± 1.96σ at 3.84; √Δχ² interpolation is exact for a Gaussian,
+    1e-5 from the minimiser) are found; the Hessian/profile comparison then shows ratio 10."""
+    joint, best = gaussian_fit
+    interval = best.theta[:, None] + 0.1 * (best.theta_interval - best.theta[:, None])
+    narrow = dataclasses.replace(best, theta_interval=interval)
+    prof = profile_auto(joint, narrow, "a", n=5, progress=False)
+    assert prof.delta_chi2[0] >= 4.0 and prof.delta_chi2[-1] >= 4.0 and prof.grid[0].size > 5
+    prior = joint.spec.free["a"]
+    low, high, *kinds = profile_intervals(prof, prior, 1.0)
+    assert kinds == ["crossing", "crossing"]
+    assert low == pytest.approx(MEAN[0] - SIGMA[0], abs=1e-5)
+    assert high == pytest.approx(MEAN[0] + SIGMA[0], abs=1e-5)
+    low95, high95, *_ = profile_intervals(prof, prior, 3.84)
+    assert high95 - low95 == pytest.approx(2 * 1.9596 * SIGMA[0], rel=1e-4)
+    ratios = compare_with_hessian(narrow.theta[0], narrow.theta_interval[0], (low, high))
+    np.testing.assert_allclose(ratios, 10.0, rtol=0.05)  # uniform prior map nearly linear over ±σ
+    np.testing.assert_allclose(compare_with_hessian(best.theta[0], best.theta_interval[0], (low, high)),
+                               1.0, rtol=0.05)
+
+
+def test_profile_against_a_prior_bound_is_one_sided():
+    """Δχ² = ((x − 0.1)/0.5)² on the prior [0, 3]: below the minimum the profile reaches the bound
+    x = 0 with Δχ² = 0.04 < 1 → the 68 % interval is one-sided, [0, 0.6] (kind "bound"), never NaN."""
+    joint = ToyJoint(lambda t: ((t[0] - 0.1) / 0.5) ** 2, {"x": fitspec.Prior("uniform", 0.0, 3.0, init=1.0)})
+    best = best_fit(joint, starts=1, progress=False)
+    prof = profile_auto(joint, best, "x", n=5, progress=False)
+    assert prof.bounds_reached == ["low"]
+    low, high, low_kind, high_kind = profile_intervals(prof, joint.spec.free["x"], 1.0)
+    assert (low, low_kind, high_kind) == (0.0, "bound", "crossing")
+    assert high == pytest.approx(0.6, abs=1e-4)

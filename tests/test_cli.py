@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from bkdm import cli, plotting
+from bkdm.inference import fitspec, provenance
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PLANCK_ONLY = FIXTURES / "planck_only.toml"
@@ -146,7 +147,7 @@ def _fake_best_fit(value, starts_expected, max_steps_expected):
     return best_fit
 
 
-def _fake_profile_1d(joint, best, name, values, progress):
+def _fake_profile_1d(joint, best, name, values, progress, nuisances="profile"):
     """Δχ² = ((u − û)/σ_u)² in the prior's unconstrained coordinate (a Gaussian likelihood there)."""
     from bkdm.inference import profile
 
@@ -172,7 +173,11 @@ def test_fit_writes_results_and_prints_couplings(tmp_path, capsys, monkeypatch):
     profiles = json.loads((out_dir / "profiles.json").read_text())
     # σ_u = half the u-width of [0.99, 1.01] × 2.33e-3: in log coordinates the crossings sit at
     # 2.33e-3 × exp(∓0.0100003), 5e-5 away from 0.99 / 1.01 × 2.33e-3 → 1e-4 tolerance
-    assert profiles["alpha_x"]["interval_1sigma"] == pytest.approx([0.99 * 2.33e-3, 1.01 * 2.33e-3], rel=1e-4)
+    alpha_x = profiles["parameters"]["alpha_x"]
+    assert alpha_x["interval_68"] == pytest.approx([0.99 * 2.33e-3, 1.01 * 2.33e-3], rel=1e-4)
+    assert alpha_x["interval_68_kind"] == ["crossing", "crossing"]
+    assert alpha_x["profile_over_hessian"] == pytest.approx([1.0, 1.0], rel=1e-2) and not profiles["warnings"]
+    assert profiles["provenance"]["fit_hash"] and profiles["nuisances"] == "none"  # Planck only
     assert (out_dir / "profiles.png").stat().st_size > 1000
     assert "Omega h^2 at the best fit = 0.12" in out
     saved = json.loads((out_dir / "bestfit.json").read_text())  # format 2: name → {value, error, ...}
@@ -184,6 +189,29 @@ def test_fit_writes_results_and_prints_couplings(tmp_path, capsys, monkeypatch):
     run_info = json.loads((out_dir / "run.json").read_text())
     assert run_info["quick"] and run_info["log_scale"] == ["alpha_x"]
     assert (out_dir / "fit.toml").read_text() == PLANCK_ONLY.read_text()
+
+
+def test_fit_warns_when_hessian_and_profile_disagree(tmp_path, capsys, monkeypatch):
+    """A profile √2 wider than the Hessian interval (Δχ² halved; still ≥ 4 at ±3σ, so no extension):
+    ratios 1.41 on both sides > 1.3 → the CLI warns and profiles.json keeps the warning."""
+    from bkdm.inference import bestfit, profile
+
+    def wide(joint, best, name, values, progress, nuisances="profile"):
+        result = _fake_profile_1d(joint, best, name, values, progress)
+        result.delta_chi2 = result.twice_nll = result.delta_chi2 / 2.0
+        return result
+
+    monkeypatch.setattr(bestfit, "best_fit", _fake_best_fit(2.33e-3, 1, 30))
+    monkeypatch.setattr(profile, "profile_1d", wide)
+    out_dir = tmp_path / "res"
+    code, out, err = run(["fit", PLANCK_ONLY, "--quick", "--out", out_dir, "--profile", 7], capsys)
+    assert code == 0, err
+    assert "warning: alpha_x: the Hessian and profile 68 % intervals disagree by more than 30 %" in out
+    saved = json.loads((out_dir / "profiles.json").read_text())
+    ratios = saved["parameters"]["alpha_x"]["profile_over_hessian"]
+    # √2 up to the log map (the fake is Gaussian in ln α_X, the Hessian interval ±1 % in α_X) and the
+    # linear √Δχ² interpolation between grid points 0.75σ apart: measured 1.398 / 1.429 → 3e-2
+    assert ratios == pytest.approx([2**0.5, 2**0.5], rel=3e-2)
 
 
 def test_fit_nuts_sets_devices_first_and_makes_corner_plot(tmp_path, capsys, monkeypatch):
@@ -208,23 +236,62 @@ def test_fit_nuts_sets_devices_first_and_makes_corner_plot(tmp_path, capsys, mon
         idata = az.from_dict(posterior={"alpha_x": draws_})
         summary = {"alpha_x": {"mean": 2.33e-3, "sd": 2e-5, "hdi_3%": 2.29e-3, "hdi_97%": 2.37e-3,
                                "r_hat": 1.0, "ess_bulk": 400.0}, "n_divergences": 0, "relic_failures": 0,
-                   "warnings": ["alpha_x: tail ESS = 90 < 100 per chain (300): means and intervals "
-                                "are noisy"]}
+                   "warnings": ["alpha_x: tail ESS = 90 < 400: means and intervals are noisy"],
+                   "verdict": "NOT converged: do not quote this posterior yet — set sampler.draws = 1000"}
         return nuts.NutsResult(idata, summary)
 
     monkeypatch.setattr(nuts, "run_nuts", run_nuts)
     fit_file = tmp_path / "fit.toml"
-    fit_file.write_text(PLANCK_ONLY.read_text() + "\n[sampler]\nchains = 3\ndraws = 50\nwarmup = 50\n")
+    fit_file.write_text(PLANCK_ONLY.read_text() + "\n[sampler]\nchains = 3\ndraws = 150\nwarmup = 50\n")
     out_dir = tmp_path / "res"
     code, out, err = run(["fit", fit_file, "--method", "nuts", "--out", out_dir], capsys)
     assert code == 0, err
     assert calls[0] == ("devices", 3) and calls[1][0] == "load"
-    assert "posterior" in out and "r_hat" in out and "warning: alpha_x: tail ESS = 90" in out
-    for name in ("posterior.nc", "summary.json", "corner.png", "corner.pdf"):
+    assert "posterior" in out and "R̂ 1.000" in out and "warning: alpha_x: tail ESS = 90" in out
+    assert "verdict: NOT converged" in out and "sampler.draws = 1000" in out
+    for name in ("posterior.nc", "summary.json", "corner.png", "corner.pdf", "trace.png", "rank.png"):
         assert (out_dir / name).stat().st_size > 0
     (out_dir / "corner.png").unlink()
     code, out, _ = run(["plot", out_dir], capsys)
     assert code == 0 and (out_dir / "corner.png").stat().st_size > 1000
+
+
+def test_fit_smc_prints_evidence_bayes_factor_and_modes(tmp_path, capsys, monkeypatch):
+    """`--method smc`: the fit file's [smc] settings reach run_smc; ln Z's, the Bayes factor with its
+    verbal category, the mode masses, the posterior table and verdict are printed; files written."""
+    import arviz as az
+
+    from bkdm.inference import bestfit, smc
+
+    monkeypatch.setattr(bestfit, "best_fit", _fake_best_fit(2.33e-3, 8, 400))
+
+    def run_smc(joint, particles, runs, mcmc_steps, leapfrog_steps, target_ess, seed, modes, progress):
+        assert (particles, runs, mcmc_steps, modes) == (256, 3, 5, {"alpha_x": [2.3e-3]})
+        draws_ = np.random.default_rng(0).normal(2.33e-3, 2e-5, size=(runs, particles))
+        summary = {"alpha_x": {"mean": 2.33e-3, "sd": 2e-5, "hdi_3%": 2.29e-3, "hdi_97%": 2.37e-3,
+                               "r_hat": 1.002, "ess_bulk": 690.0, "ess_tail": 650.0},
+                   "evidence": {"ln_z": -3.21, "ln_z_error": 0.05, "ln_z_planck": -3.21,
+                                "ln_z_planck_error": 0.05, "ln_z_flavour_given_planck": 7.0,
+                                "ln_z_flavour_given_planck_error": 0.1, "ln_z_sm": 3.0, "ln_z_sm_error": 0.02,
+                                "ln_bayes_factor": 4.0, "ln_bayes_factor_error": 0.1,
+                                "bayes_factor": 54.6, "jeffreys": "very strong", "kass_raftery": "strong",
+                                "modes": {"1e-05 < alpha_x < 0.0023": {"mass": 0.31, "error": 0.02}}},
+                   "warnings": [], "verdict": "converged: R̂ ≤ 1.01 … the posterior can be used"}
+        return smc.SmcResult(az.from_dict(posterior={"alpha_x": draws_}), summary)
+
+    monkeypatch.setattr(smc, "run_smc", run_smc)
+    fit_file = tmp_path / "fit.toml"
+    fit_file.write_text(PLANCK_ONLY.read_text() + "\n[smc]\nparticles = 256\nruns = 3\nmcmc_steps = 5\n"
+                        "modes = { alpha_x = [2.3e-3] }\n")
+    out_dir = tmp_path / "res"
+    code, out, err = run(["fit", fit_file, "--method", "smc", "--out", out_dir], capsys)
+    assert code == 0, err
+    assert "ln Z (all data)                      = -3.210 ± 0.050" in out
+    assert "ln B = 4.00 ± 0.10 (B = 54.6): very strong on Jeffreys' scale, strong on Kass & Raftery's" in out
+    assert "posterior mass 1e-05 < alpha_x < 0.0023: 0.310 ± 0.020" in out
+    assert "R̂ 1.002   ESS bulk 690, tail 650" in out and "verdict: converged" in out
+    for name in ("posterior.nc", "summary.json", "corner.png", "trace.png", "rank.png"):
+        assert (out_dir / name).stat().st_size > 0
 
 
 # ------------------------------------------------------------------------------ scan (fake scan)
@@ -267,7 +334,8 @@ def test_scan_plane_fixes_other_parameters_and_plots(tmp_path, capsys, monkeypat
 
     seen = {}
 
-    def fake_scan(joint, points, mode, observables, chunk, out_dir, seed, nuisances, progress):
+    def fake_scan(joint, points, mode, observables, chunk, out_dir, seed, nuisances, progress, resume,
+                  nuisance_mode):
         seen.update(names=joint.names, fixed=dict(joint.spec.fixed), observables=observables)
         theta = scan_module.scan_points(joint, points, mode, seed)
         omega = 0.12 * (3e-3 / theta[:, 1]) ** 2
@@ -282,8 +350,9 @@ def test_scan_plane_fixes_other_parameters_and_plots(tmp_path, capsys, monkeypat
     fit_file.write_text(TWO_PARAMETER_FIT)
     out_dir = tmp_path / "res"
     out_dir.mkdir()
-    (out_dir / "bestfit.json").write_text(json.dumps(
-        {"names": ["m_x", "alpha_x", "delta"], "theta": [2.0, 3e-3, 7e-3], "nuisances": []}))
+    best = {"names": ["m_x", "alpha_x", "delta"], "theta": [2.0, 3e-3, 7e-3], "nuisances": [],
+            "provenance": provenance.record(fitspec.load(fit_file))}
+    (out_dir / "bestfit.json").write_text(json.dumps(best))
     argv = ["scan", fit_file, "--points", 100, "--plane", "m_x,alpha_x", "--out", out_dir]
     code, out, err = run(argv, capsys)
     assert code == 0, err
@@ -293,6 +362,13 @@ def test_scan_plane_fixes_other_parameters_and_plots(tmp_path, capsys, monkeypat
     assert (out_dir / "coupling_plane.png").stat().st_size > 1000
     code, _, err = run(["scan", fit_file, "--plane", "m_x,epsilon", "--out", out_dir], capsys)
     assert code == 2 and "--plane" in err
+    # a best fit of another fit (m_psi changed) is refused, naming the field; --restart ignores it
+    fit_file.write_text(TWO_PARAMETER_FIT.replace("m_psi = 0.3", "m_psi = 0.4"))
+    code, _, err = run(argv, capsys)
+    assert code == 2 and "bestfit.json" in err and "fixed.m_psi: 0.3 → 0.4" in err
+    code, out, err = run(argv + ["--restart"], capsys)
+    assert code == 0, err
+    assert seen["fixed"]["delta"] == pytest.approx(5e-3)  # the prior start, not the stale best fit
 
 
 # ------------------------------------------------------------------------------------------ plotting

@@ -168,11 +168,3 @@ def test_missing_coordinator_address_is_a_one_line_error(tmp_path, fit_file):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and all(v in lines[0] for v in distributed.CLUSTER_VARIABLES)
     assert time.perf_counter() - t0 < 60
-
-
-def test_fit_hash_sees_the_model_not_the_name(fit_file, tmp_path):
-    spec = fitspec.load(fit_file)
-    renamed = fitspec.load(write_fit(tmp_path / "renamed.toml", name="renamed"))
-    changed = fitspec.load(write_fit(tmp_path / "changed.toml", epsilon=2e-3))
-    assert distributed.fit_hash(spec) == distributed.fit_hash(renamed)
-    assert distributed.fit_hash(spec) != distributed.fit_hash(changed)

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from bkdm.inference import fitspec, scan
+from bkdm.inference import fitspec, provenance, scan
 from bkdm.inference.joint import JointLikelihood
 
 M_STAR = 3.2e-3  # GeV: m_χ where the stand-in Ωh² equals 0.12
@@ -37,10 +37,10 @@ def analytic_omega(m_chi, c_chi):
     return 0.12 * (m_chi / M_STAR) ** 3 * c_chi**2
 
 
-def make_joint(fail_above=None):
+def make_joint(fail_above=None, fixed=None):
     """Planck-only ALP JointLikelihood with the relic replaced by :func:`analytic_omega`; the relic
-    'fails' (status 1, Ωh² = NaN) for m_χ > ``fail_above``."""
-    joint = JointLikelihood(fitspec.parse(FIT))
+    'fails' (status 1, Ωh² = NaN) for m_χ > ``fail_above``; ``fixed`` updates the fixed values."""
+    joint = JointLikelihood(fitspec.parse({**FIT, "fixed": {**FIT["fixed"], **(fixed or {})}}))
 
     def omega_h2(theta):
         status = jnp.where(theta[0] > (fail_above or np.inf), 1, 0).astype(jnp.int32)
@@ -143,6 +143,20 @@ def test_interrupted_scan_resumes_without_losing_or_duplicating_points(joint, tm
         scan.scan(joint, **{**kwargs, "seed": 5})
 
 
+def test_resuming_with_a_changed_fixed_value_is_refused_naming_it(joint, tmp_path):
+    """Issue 18's stale-scan case: the same scan folder, [fixed] f_a changed in the fit → the fit hash
+    differs, resuming is refused with the field named, and resume=False (--restart) recomputes."""
+    kwargs = dict(points=4, mode="random", observables=("omega_h2", "twice_nll"), chunk=4, seed=2,
+                  out_dir=tmp_path, progress=False)
+    scan.scan(joint, **kwargs)
+    assert json.loads((tmp_path / "manifest.json").read_text())["fit_hash"] == provenance.fit_hash(joint.spec)
+    changed = make_joint(fixed={"f_a": 3e8})
+    with pytest.raises(ValueError, match=r"fixed\.f_a: 1\.5e\+08 → 3e\+08"):
+        scan.scan(changed, **kwargs)
+    again = scan.scan(changed, **{**kwargs, "resume": False})
+    assert again.manifest["fit_hash"] == provenance.fit_hash(changed.spec) != provenance.fit_hash(joint.spec)
+
+
 def test_invalid_arguments_are_rejected(joint):
     with pytest.raises(ValueError, match="mode"):
         scan.scan(joint, points=4, mode="sobol")
@@ -198,3 +212,43 @@ def test_scan_of_the_real_relic_matches_single_point_solves():
         # vmapped vs single solve with the same tolerances: each point has its own step control
         # (diffrax vmaps the adaptive loop per element), so only round-off differs → 1e-10
         assert omega == pytest.approx(single, rel=1e-10)
+
+
+BELLE2_FIT = {"fit": {"name": "dp-belle2", "model": "dark-photon"},
+              "free": {"m_x": {"prior": "uniform", "range": [1.5, 3.0]},
+                       "delta": {"prior": "log-uniform", "range": [2e-3, 2e-2]}},
+              "fixed": {"epsilon": 1e-3, "alpha_x": 2.33e-3, "m_psi": 0.3, "m_hp": 0.05, "q_s": 1.0,
+                        "theta": 0.0},
+              "likelihood": {"belle2": {"channels": "combined"}, "planck": False}}
+
+
+def test_scan_without_belle2_records_no_nuisance_mode(joint):
+    res = scan.scan(joint, points=4, mode="random", observables=("twice_nll",), chunk=4, progress=False)
+    assert res.manifest["nuisance_mode"] == "none" and np.all(res.nuisance_status == 0)
+    with pytest.raises(ValueError, match="nuisance_mode"):
+        scan.scan(joint, points=4, nuisance_mode="marginal")
+
+
+@pytest.mark.slow
+def test_profiled_scan_of_the_belle2_term_against_scipy_fits():
+    """A 2 × 2 dark-photon grid (Belle II term only, no relic): profiled −2 ln L ≤ the fixed-ν value at
+    every point (a minimum over ν), equal to scipy L-BFGS-B over the nuisances (Belle2Likelihood.fit,
+    an independent optimiser; tolerance 1e-3, its own convergence is ~1e-6) at two points, every inner
+    fit converged; the plane minimum of nuisance_profile.belle2_minimum lies below every grid value."""
+    from bkdm.inference import nuisance_profile
+
+    joint = JointLikelihood(fitspec.parse(BELLE2_FIT))
+    observables = ("twice_nll", "twice_nll_belle2")
+    prof = scan.scan(joint, points=4, mode="grid", observables=observables, chunk=4, progress=False)
+    fixed = scan.scan(joint, points=4, mode="grid", observables=observables, chunk=4, progress=False,
+                      nuisance_mode="fixed")
+    assert prof.manifest["nuisance_mode"] == "profile" and fixed.manifest["nuisance_mode"] == "fixed"
+    np.testing.assert_array_equal(prof.nuisance_status, 0)
+    assert np.all(prof.observables["twice_nll"] <= fixed.observables["twice_nll"] + 1e-9)
+    for i in (0, 3):
+        b = joint.b_np_bins(jnp.asarray(prof.theta[i]))
+        reference = joint.belle2.fit(b_np_bins=b, mu=1.0)
+        assert prof.observables["twice_nll_belle2"][i] == pytest.approx(reference.twice_nll, abs=1e-3)
+    low = int(np.argmin(prof.observables["twice_nll_belle2"]))
+    found = nuisance_profile.belle2_minimum(joint, prof.theta[low], joint.nuisance_init)
+    assert found["status"] == 0 and found["twice_nll"] <= prof.observables["twice_nll_belle2"].min()

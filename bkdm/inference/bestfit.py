@@ -32,7 +32,6 @@ converged iff, after the polish, H is positive definite and EDM ≤ EDM_MAX = 10
 
 import copy
 import dataclasses
-import hashlib
 import json
 import math
 import time
@@ -46,7 +45,7 @@ import optax
 import optax.tree_utils as otu
 from tqdm.auto import tqdm
 
-from bkdm.inference import cached_objective
+from bkdm.inference import cached_objective, provenance
 
 GTOL = 1e-4  # gradient ∞-norm [−2 ln L per unit of x] below which a start counts as converged
 EDM_MAX = 1e-3  # largest estimated distance to the minimum [−2 ln L] of a converged best fit
@@ -360,8 +359,8 @@ class BestFitResult(JsonResult):
     ``delta_chi2_sm`` = (−2 ln L_BelleII)_SM − (−2 ln L_BelleII) at the best fit (> 0: Belle II
     prefers the new physics). ``starts``: one dict per start
     (``theta0``, ``theta``, ``twice_nll``, ``converged``, ``steps``). ``units``: of each parameter
-    (the model's ``PARAMETERS``; "" for aliases). ``provenance``: ``fit_hash`` (sha256 of the fit's
-    declaration) and ``bkdm_version``.
+    (the model's ``PARAMETERS``; "" for aliases). ``provenance``: fit hash, bkdm
+    version and resolved fit (:func:`bkdm.inference.provenance.record`).
 
     JSON (``save_json``/``load_json``, format version :data:`FORMAT_VERSION`; non-finite numbers → null)::
 
@@ -461,28 +460,6 @@ def _units(joint):
     return tuple(getattr(table.get(n), "unit", "") for n in joint.names)
 
 
-def fit_provenance(spec):
-    """{"fit_hash", "bkdm_version"} of a fit: the sha256 of the canonical JSON of its declaration
-    (model, priors, fixed values, likelihood terms, settings; not its file path) and bkdm's version."""
-    from bkdm import __version__
-
-    fields = dataclasses.fields(spec) if dataclasses.is_dataclass(spec) else ()
-    names = [f.name for f in fields] or sorted(vars(spec))   # a duck-typed spec (tests' toy joints)
-    declaration = {n: getattr(spec, n) for n in names if n != "source"}
-    text = json.dumps(json_safe(_plain(declaration)), sort_keys=True, separators=(",", ":"))
-    return {"fit_hash": hashlib.sha256(text.encode()).hexdigest(), "bkdm_version": __version__}
-
-
-def _plain(value):
-    if dataclasses.is_dataclass(value):
-        return _plain(dataclasses.asdict(value))
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _start_points(joint, priors, starts, seed):
     """(n, n_θ) physical start points: priors' ``start`` first, then prior draws; an array is used as is."""
     if not isinstance(starts, (int, np.integer)):
@@ -497,6 +474,14 @@ def _start_points(joint, priors, starts, seed):
     first = np.array([p.start for p in priors])
     drawn = np.stack([p.sample(rng, starts - 1) for p in priors], axis=-1)
     return np.concatenate([first[None, :], drawn])
+
+
+def fit_provenance(spec):
+    """:func:`bkdm.inference.provenance.record` of a FitSpec — fit hash (sha256 of the fully resolved
+    fit), bkdm version, resolved fit — or {} for the duck-typed specs of test likelihoods."""
+    from bkdm.inference.fitspec import FitSpec
+
+    return provenance.record(spec) if isinstance(spec, FitSpec) else {}
 
 
 def _floats(tree):

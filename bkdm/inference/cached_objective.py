@@ -7,8 +7,8 @@ and later processes load it, so they skip the tracing and lowering, and JAX's pe
 serves the XLA compilation.
 
 Key (besides bkdm's source, dependency versions and backend, see :mod:`bkdm.compile_cache`): the fit
-hash of the resolved fit (:func:`bkdm.inference.distributed.fit_hash`: model, priors, fixed values,
-likelihood options) and the length of z. The relic-failure count that ``JointLikelihood.omega_h2``
+hash of the resolved fit (:func:`bkdm.inference.provenance.fit_hash`: the fully resolved fit, data
+file hashes included) and the length of z. The relic-failure count that ``JointLikelihood.omega_h2``
 keeps with a host callback (which ``jax.export`` cannot serialise) is taken instead from the relic
 status the objective returns in its aux output, once per evaluation — the same count.
 """
@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 
 from bkdm import compile_cache
-from bkdm.inference import distributed
+from bkdm.inference import provenance
 from bkdm.inference.joint import JointLikelihood
 
 CACHE_NAME = "bestfit-objective"
@@ -64,7 +64,7 @@ def value_and_grad_executable(problem):
         return jax.jit(jax.value_and_grad(problem._total, has_aux=True)).lower(spec).compile()
     from jax import export
 
-    record = {"fit_hash": distributed.fit_hash(problem.joint.spec), "n": n,
+    record = {"fit_hash": provenance.fit_hash(problem.joint.spec), "n": n,
               "code": compile_cache._code_identity(type(problem)._total)}
     exported = None
     payload = compile_cache.load_artifact(CACHE_NAME, record)

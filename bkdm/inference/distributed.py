@@ -13,8 +13,9 @@ Without any of them :func:`initialize` stops at once with a one-line ``ValueErro
 variables (JAX's own auto-detection would otherwise fail with a bare message). Processes that start
 but never all meet fail after ``BKDM_JAX_INIT_TIMEOUT`` seconds (default 300), not never.
 
-Before evaluating any point, :func:`check_same_scan` compares across processes the fit (:func:`fit_hash`
-of the resolved fit) and the scan (a SHA-256 of the points, chunking, observables and nuisances): any
+Before evaluating any point, :func:`check_same_scan` compares across processes the fit
+(:func:`bkdm.inference.provenance.fit_hash` of the resolved fit) and the scan (a SHA-256 of the points,
+chunking, observables and nuisances with their mode): any
 difference stops every process with a ``ValueError`` naming both sides. Launch recipes:
 ``docs/scale-out.md``.
 """
@@ -73,20 +74,11 @@ def initialize():
     return True
 
 
-def fit_hash(spec):
-    """SHA-256 (hex) of the resolved fit: model, priors of the free parameters (kind, range, mean,
-    sigma), fixed values and likelihood options — what defines the statistical model, not the fit's
-    name or its optimiser/sampler/scan settings."""
-    free = {name: [p.kind, p.low, p.high, p.mean, p.sigma] for name, p in spec.free.items()}
-    record = {"model": spec.model_name, "free": free, "fixed": spec.fixed, "likelihood": spec.likelihood}
-    return hashlib.sha256(json.dumps(record, sort_keys=True, default=repr).encode()).hexdigest()
-
-
-def scan_hash(theta, chunk, observables, nuisances):
+def scan_hash(theta, chunk, observables, nuisances, nuisance_mode):
     """SHA-256 (hex) of what a scan evaluates: the points θ (float64 bytes), the chunk size, the
-    observables and the Belle II nuisances."""
+    observables, the Belle II nuisances (start values) and their mode (profiled or fixed)."""
     h = hashlib.sha256(np.ascontiguousarray(theta, dtype=np.float64).tobytes())
-    h.update(json.dumps([int(chunk), list(observables)]).encode())
+    h.update(json.dumps([int(chunk), list(observables), str(nuisance_mode)]).encode())
     h.update(np.ascontiguousarray(nuisances, dtype=np.float64).tobytes())
     return h.hexdigest()
 
@@ -105,13 +97,16 @@ def _allgather_json(info):
     return [json.loads(bytes(row).rstrip(b"\0").decode()) for row in gathered.reshape(-1, _INFO_BYTES)]
 
 
-def check_same_scan(spec, theta, chunk, observables, nuisances):
+def check_same_scan(spec, theta, chunk, observables, nuisances, nuisance_mode):
     """Stop (ValueError on every process) if the processes of a distributed scan disagree on the fit or
     on the scan (module docstring). A collective: every process calls it at the same point."""
     import jax
 
-    mine = {"process": jax.process_index(), "fit": spec.name, "fit_hash": fit_hash(spec),
-            "points": int(len(theta)), "scan_hash": scan_hash(theta, chunk, observables, nuisances)}
+    from bkdm.inference import provenance
+
+    mine = {"process": jax.process_index(), "fit": spec.name, "fit_hash": provenance.fit_hash(spec),
+            "points": int(len(theta)),
+            "scan_hash": scan_hash(theta, chunk, observables, nuisances, nuisance_mode)}
     everyone = _allgather_json(mine)
     first = everyone[0]
     for other in everyone[1:]:

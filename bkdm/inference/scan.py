@@ -15,11 +15,24 @@ Points (θ in physical units — GeV for masses, GeV⁻¹ for dimensionful coupl
 Observables (any subset of :func:`available_observables`): the model-interface quantities
 (``br_b_to_k_invisible``, ``dm_mass``, …, see :mod:`bkdm.models.base`), ``omega_h2`` (Ωh² from the
 joint's relic solve), ``twice_nll`` (−2 ln L) and ``twice_nll_<term>`` for each likelihood term.
-**Scans are conditional on the Belle II nuisances**: −2 ln L is evaluated at the fixed ``nuisances``
-(default ``joint.nuisance_init``), not profiled or marginalised. The relic status code (0 = success)
-of every point is stored as well; a failed solve gives Ωh² = NaN and −2 ln L = +∞ (joint.py).
 
-Evaluation: one ``jax.jit(jax.vmap(point))`` per (joint, observables, nuisances), applied to chunks
+Belle II nuisances (``nuisance_mode``, docs/statistics.md):
+
+- ``"profile"`` (default): at every point −2 ln L is minimised over the 231 Belle II nuisances ν at
+  that point's new physics, −2 ln L(θ) = min_ν −2 ln L(θ, ν) (:mod:`bkdm.inference.nuisance_profile`:
+  Newton with the exact Hessian, vmapped over the chunk, every point started from ``nuisances``,
+  normally the best fit's ν̂). The inner fit's status is stored per point (``nuisance_status``,
+  0 = converged); a point with status ≠ 0 has an unreliable −2 ln L and is reported, never used.
+- ``"fixed"``: −2 ln L at the fixed ``nuisances`` (default ``joint.nuisance_init``): a *conditional*
+  likelihood, Δχ² too large away from where ν was fitted (issue 18: 39.7 instead of 13.2 at an
+  SM-like point) — for quick looks only.
+
+A fit without a Belle II term has no nuisances (``nuisance_mode`` is recorded as "none"). The relic
+status code (0 = success) of every point is stored as well; a failed solve gives Ωh² = NaN and
+−2 ln L = +∞ (joint.py). Scans store −2 ln L, not Δχ²: the reference (the global best fit, or the
+Belle II term's profiled minimum over the scanned plane) is the caller's (``bkdm scan``).
+
+Evaluation: one ``jax.jit(jax.vmap(point))`` per (joint, observables, nuisances, mode), applied to chunks
 of ``chunk`` points. Each chunk is padded (with copies of its last point, dropped afterwards) to one
 fixed size, a multiple of the local device count, so the function compiles once; with several local
 devices the chunk is placed with ``jax.sharding.NamedSharding`` over a 1-d ``Mesh`` of
@@ -42,10 +55,12 @@ machine (tests/test_distributed.py); launch recipes in docs/scale-out.md.
 Output (``out_dir``): ``chunk_00000.npz``, … (arrays ``index`` — global point indices —, ``theta``,
 ``status`` and one per observable; each written to a temporary file and renamed, so a chunk on disk
 is complete) and ``manifest.json`` (fit name, model, mode, seed, points, chunk size, observables,
-parameter names, nuisances, grid shape, completed chunks). With ``resume=True`` (default) chunks
-already on disk whose indices and θ's match the scan are kept and skipped, so an interrupted scan
-re-run with the same arguments neither loses nor duplicates points; a manifest for a different
-scan is an error.
+parameter names, nuisances, grid shape, completed chunks, and the provenance of
+:mod:`bkdm.inference.provenance`: ``fit_hash``, ``bkdm_version`` and the resolved fit). With
+``resume=True`` (default) chunks already on disk whose indices and θ's match the scan are kept and
+skipped, so an interrupted scan re-run with the same arguments neither loses nor duplicates points;
+a manifest for a different scan — other settings, or another fit hash (a changed fixed value, prior,
+likelihood or relic option, data file) or bkdm version — is an error naming what changed.
 """
 
 import dataclasses
@@ -61,7 +76,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
 
-from bkdm.inference import distributed
+from bkdm.inference import distributed, nuisance_profile, provenance
 
 MODES = ("grid", "random")
 MODEL_OBSERVABLES = ("mediator_mass", "dm_mass", "total_width", "br_b_to_k", "br_b_to_kstar",
@@ -118,13 +133,21 @@ def scan_points(joint, points, mode="grid", seed=0):
 
 
 # ------------------------------------------------------------------------------------- evaluation
-def point_function(joint, observables, nuisances):
-    """θ (n,) → ({observable: value}, relic status) for one point (pure JAX)."""
+def point_function(joint, observables, nuisances, nuisance_mode="fixed"):
+    """θ (n,) → ({observable: value}, relic status) for one point (pure JAX). With
+    ``nuisance_mode="profile"`` the −2 ln L observables are at ν̂(θ), started from ``nuisances``, and
+    the values include ``nuisance_status`` (module docstring)."""
     nuisances = jnp.asarray(nuisances, dtype=jnp.float64)
     with_relic = joint.planck_options is not None or "omega_h2" in observables
+    profiled = nuisance_mode == "profile" and any(o.startswith("twice_nll") for o in observables)
+    profiler = nuisance_profile.for_joint(joint) if profiled else None
 
     def point(theta):
         out = {}
+        nu = nuisances
+        if profiled:
+            solution = profiler.solve(nuisances, joint.b_np_bins(theta))
+            nu, out["nuisance_status"] = solution["nu"], solution["status"]
         if any(o in MODEL_OBSERVABLES for o in observables):
             p = joint.params(theta)
             out.update({o: getattr(joint.model, o)(p) for o in observables if o in MODEL_OBSERVABLES})
@@ -135,12 +158,15 @@ def point_function(joint, observables, nuisances):
         if "omega_h2" in observables:
             out["omega_h2"] = omega
         if "twice_nll" in observables:
-            out["twice_nll"] = joint.twice_nll(theta, nuisances)
+            out["twice_nll"] = joint.twice_nll(theta, nu)
         if any(o.startswith("twice_nll_") for o in observables):
-            terms = joint.terms(theta, nuisances)
+            terms = joint.terms(theta, nu)
             out.update({o: terms[o.removeprefix("twice_nll_")] for o in observables
                         if o.startswith("twice_nll_")})
-        return {o: jnp.asarray(out[o], dtype=jnp.float64) for o in observables}, status
+        values = {o: jnp.asarray(out[o], dtype=jnp.float64) for o in observables}
+        if profiled:
+            values["nuisance_status"] = out["nuisance_status"]
+        return values, status
 
     return point
 
@@ -148,14 +174,14 @@ def point_function(joint, observables, nuisances):
 _COMPILED = weakref.WeakKeyDictionary()
 
 
-def batch_function(joint, observables, nuisances):
-    """``jax.jit(jax.vmap(point_function(...)))``, cached per joint, observables and nuisances so
-    that repeated scans (resumes, chunks) reuse one compilation."""
+def batch_function(joint, observables, nuisances, nuisance_mode="fixed"):
+    """``jax.jit(jax.vmap(point_function(...)))``, cached per joint, observables, nuisances and mode
+    so that repeated scans (resumes, chunks) reuse one compilation."""
     nuisances = np.asarray(nuisances, dtype=float)
-    key = (tuple(observables), nuisances.tobytes())
+    key = (tuple(observables), nuisances.tobytes(), nuisance_mode)
     cache = _COMPILED.setdefault(joint, {})
     if key not in cache:
-        cache[key] = jax.jit(jax.vmap(point_function(joint, tuple(observables), nuisances)))
+        cache[key] = jax.jit(jax.vmap(point_function(joint, tuple(observables), nuisances, nuisance_mode)))
     return cache[key]
 
 
@@ -183,7 +209,9 @@ def evaluate(function, theta, size=None, devices=None):
 class ScanResult:
     """A scan: ``theta`` (N, n) [physical units], ``observables`` {name: (N,)}, ``status`` (N,)
     relic status codes (0 = success), ``index`` (N,) global point indices, ``names`` (free
-    parameters), ``manifest`` (scan settings, see module docstring)."""
+    parameters), ``manifest`` (scan settings, see module docstring), ``nuisance_status`` (N,) the
+    inner nuisance fit's status (:mod:`bkdm.inference.nuisance_profile`; 0 = converged, all 0 when
+    the nuisances are not profiled)."""
 
     names: tuple
     theta: np.ndarray
@@ -191,6 +219,11 @@ class ScanResult:
     status: np.ndarray
     index: np.ndarray
     manifest: dict
+    nuisance_status: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.nuisance_status is None:
+            self.nuisance_status = np.zeros(len(self.index), dtype=np.int32)
 
     @property
     def complete(self):
@@ -210,7 +243,8 @@ class ScanResult:
         return {"manifest": self.manifest, "names": list(self.names),
                 "theta": {n: clean(self.theta[:, i]) for i, n in enumerate(self.names)},
                 "observables": {k: clean(v) for k, v in self.observables.items()},
-                "status": [int(s) for s in self.status], "index": [int(i) for i in self.index]}
+                "status": [int(s) for s in self.status], "index": [int(i) for i in self.index],
+                "nuisance_status": [int(s) for s in self.nuisance_status]}
 
     @classmethod
     def load(cls, out_dir):
@@ -231,7 +265,10 @@ def _read_chunk(out_dir, k, observables):
         return None
     try:
         with np.load(path) as f:
-            return {key: f[key] for key in ("index", "theta", "status", *observables)}
+            chunk = {key: f[key] for key in ("index", "theta", "status", *observables)}
+            chunk["nuisance_status"] = (f["nuisance_status"] if "nuisance_status" in f.files
+                                        else np.zeros(len(chunk["index"]), dtype=np.int32))
+            return chunk
     except (OSError, ValueError, KeyError):
         return None  # unreadable or incomplete: treated as missing and recomputed
 
@@ -255,7 +292,7 @@ def _assemble(manifest, chunks):
     if duplicated.size:
         raise ValueError(f"scan chunks hold duplicated point indices: {np.unique(duplicated)}")
     return ScanResult(names, cat["theta"][order], {o: cat[o][order] for o in observables},
-                      cat["status"][order], index, manifest)
+                      cat["status"][order], index, manifest, cat["nuisance_status"][order])
 
 
 def _write_manifest(out_dir, manifest):
@@ -264,16 +301,28 @@ def _write_manifest(out_dir, manifest):
     os.replace(tmp, Path(out_dir) / MANIFEST)
 
 
-_IDENTITY_KEYS = ("fit", "model", "mode", "seed", "points", "chunk", "observables", "names", "nuisances")
+_IDENTITY_KEYS = ("fit", "model", "mode", "seed", "points", "chunk", "observables", "names", "nuisances",
+                  "nuisance_mode", "fit_hash")
+NUISANCE_MODES = ("profile", "fixed")
+
+
+def _short(value):
+    text = json.dumps(value)
+    return text if len(text) <= 40 else f"{text[:30]}…"
 
 
 # -------------------------------------------------------------------------------------------- scan
 def scan(joint, points=2500, mode="grid", observables=DEFAULT_OBSERVABLES, chunk=500, out_dir=None,
-         seed=0, nuisances=None, progress=True, resume=True):
+         seed=0, nuisances=None, progress=True, resume=True, nuisance_mode="profile"):
     """Evaluate ``observables`` at a grid or random set of θ's (module docstring); returns
-    :class:`ScanResult`. Physical units as in the model's ``PARAMETERS`` (GeV, GeV⁻¹)."""
+    :class:`ScanResult`. Physical units as in the model's ``PARAMETERS`` (GeV, GeV⁻¹).
+    ``nuisance_mode``: "profile" (default) or "fixed" Belle II nuisances; ``nuisances``: their start
+    (profile) or fixed values (default ``joint.nuisance_init``; pass the best fit's)."""
     if mode not in MODES:
         raise ValueError(f"mode = {mode!r} is not allowed: choose one of {list(MODES)}")
+    if nuisance_mode not in NUISANCE_MODES:
+        raise ValueError(f"nuisance_mode = {nuisance_mode!r} is not allowed: choose one of "
+                         f"{list(NUISANCE_MODES)}")
     for key, value in (("points", points), ("chunk", chunk)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{key} must be a positive integer, got {value!r}")
@@ -291,8 +340,9 @@ def scan(joint, points=2500, mode="grid", observables=DEFAULT_OBSERVABLES, chunk
         raise ValueError("a multi-process scan needs out_dir (a directory shared by all processes)")
 
     theta = scan_points(joint, int(points), mode, seed)
+    record = provenance.record(joint.spec)
     if n_process > 1:
-        distributed.check_same_scan(joint.spec, theta, chunk, observables, nuisances)
+        distributed.check_same_scan(joint.spec, theta, chunk, observables, nuisances, nuisance_mode)
     total = theta.shape[0]
     n_chunks = math.ceil(total / chunk)
     manifest = {"fit": joint.spec.name, "model": joint.spec.model_name, "mode": mode,
@@ -300,9 +350,11 @@ def scan(joint, points=2500, mode="grid", observables=DEFAULT_OBSERVABLES, chunk
                 "requested_points": int(points), "chunk": int(chunk), "n_chunks": n_chunks,
                 "observables": list(observables), "names": list(joint.names),
                 "nuisances": nuisances.tolist(),
+                "nuisance_mode": nuisance_mode if joint.n_nuisance else "none",
                 "grid_shape": list(grid_shape(joint, int(points))) if mode == "grid" else None,
                 "devices_per_process": jax.local_device_count(), "processes": n_process,
-                "completed": []}
+                "fit_hash": record["fit_hash"], "bkdm_version": record["bkdm_version"],
+                "provenance": record, "completed": []}
 
     done = {}
     if out_dir is not None:
@@ -311,10 +363,12 @@ def scan(joint, points=2500, mode="grid", observables=DEFAULT_OBSERVABLES, chunk
         old = out_dir / MANIFEST
         if old.is_file() and resume:
             previous = json.loads(old.read_text())
-            differ = [k for k in _IDENTITY_KEYS if previous.get(k) != manifest[k]]
+            differ = provenance.mismatch(previous.get("provenance"), joint.spec) + [
+                f"{k}: {_short(previous.get(k))} → {_short(manifest[k])}" for k in _IDENTITY_KEYS
+                if k != "fit_hash" and previous.get(k) != manifest[k]]
             if differ:
-                raise ValueError(f"{out_dir} holds a different scan (differs in {differ}); use another "
-                                 "out_dir or resume=False")
+                raise ValueError(f"{out_dir} holds a different scan ({'; '.join(differ)}); use another "
+                                 "out_dir or resume=False (bkdm scan --restart)")
         for k in range(n_chunks):
             found = _read_chunk(out_dir, k, observables) if resume else None
             lo, hi = k * chunk, min((k + 1) * chunk, total)
@@ -327,12 +381,15 @@ def scan(joint, points=2500, mode="grid", observables=DEFAULT_OBSERVABLES, chunk
             _write_manifest(out_dir, {**manifest, "completed": sorted(done)})
 
     todo = [k for k in range(n_chunks) if k % n_process == process and k not in done]
-    function = batch_function(joint, observables, nuisances) if todo else None
+    effective_mode = manifest["nuisance_mode"] if manifest["nuisance_mode"] != "none" else "fixed"
+    function = batch_function(joint, observables, nuisances, effective_mode) if todo else None
     for k in tqdm(todo, desc=f"scan {joint.spec.name}", unit="chunk", disable=not progress):
         lo, hi = k * chunk, min((k + 1) * chunk, total)
         values, status = evaluate(function, theta[lo:hi], size=chunk)
+        inner = values.pop("nuisance_status", np.zeros(hi - lo))
         result = {"index": np.arange(lo, hi, dtype=np.int64), "theta": theta[lo:hi],
-                  "status": status.astype(np.int32), **values}
+                  "status": status.astype(np.int32), "nuisance_status": np.asarray(inner, dtype=np.int32),
+                  **values}
         done[k] = result
         if out_dir is not None:
             _write_chunk(out_dir, k, result)

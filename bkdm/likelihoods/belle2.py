@@ -28,6 +28,7 @@ new-physics fit keep ``mu`` = 1 (SM signal) and let B_NP carry the new physics.
 import contextlib
 import copy
 import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -41,6 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 import pyhf
 import scipy.optimize
+from jax.scipy.special import gammaln
 
 from bkdm import compile_cache
 from bkdm._validation import check_choice
@@ -98,6 +100,11 @@ def analysis_bins(channel):
     q2, eta = ITA_Q2_REC_EDGES, ITA_ETA_EDGES[channel]
     return [{"index": 3 * k + j, "q2_rec": (q2[j], q2[j + 1]), "eta": (eta[k], eta[k + 1])}
             for k in range(len(eta) - 1) for j in range(len(q2) - 1)]
+
+
+def _short_channel(name):
+    """Short label of a channel: "A".."D" for the ITA regions (``A__…``), else the name itself."""
+    return name.split("__")[0]
 
 
 def _data_file(name):
@@ -296,7 +303,7 @@ class Belle2Likelihood:
         self.channels = channels
         self.signal_channels = tuple(s for s in SIGNAL_CHANNELS if s.channel in SUBSETS[channels])
         self._spec = spec
-        self._workspace = self._model = None
+        self._workspace = self._model = self._with_data = None
         record = _cache_record(spec, channels)
         state = _load_state(record)
         if state is None:
@@ -383,6 +390,35 @@ class Belle2Likelihood:
                 self._data = np.asarray(self.workspace.data(self.model), dtype=np.float64)
         return self._data
 
+    @functools.cached_property
+    def n_main(self):
+        """Number of main (observed-count) bins; the auxiliary data follow them in ``data``."""
+        return int(self.model.config.nmaindata)
+
+    @property
+    def main_data(self):
+        return self.data[: self.n_main]
+
+    @property
+    def aux_data(self):
+        return self.data[self.n_main:]
+
+    @functools.cached_property
+    def bin_labels(self):
+        """Labels of the main bins, in pyhf's order ("A[0]", …, "HTA[5]")."""
+        config = self.model.config
+        return tuple(f"{_short_channel(ch)}[{i}]" for ch in config.channels
+                     for i in range(config.channel_nbins[ch]))
+
+    @functools.cached_property
+    def _rates_jaxpr(self):
+        """pyhf's expected main data and constraint log-density as a JAX function (traced once, on first
+        use: a likelihood restored from the cache builds the pyhf model for it)."""
+        with _pyhf_backend("jax"):
+            jaxpr = jax.make_jaxpr(self._pyhf_rates_and_constraint)(jnp.asarray(self.init),
+                                                                     jnp.zeros(BELLE2_N_GEN_BINS))
+        return jax.extend.core.jaxpr_as_fun(jaxpr)
+
     @staticmethod
     def _nominal_signal(spec, sig):
         channel = next(ch for ch in spec["channels"] if ch["name"] == sig.channel)
@@ -403,9 +439,43 @@ class Belle2Likelihood:
         pars = self.full_parameters(nuisance_pars, b_np_bins)
         return -2.0 * self.model.logpdf(pars, jnp.asarray(self.data))[0]
 
+    def _pyhf_rates_and_constraint(self, nuisance_pars, b_np_bins):
+        pars = self.full_parameters(nuisance_pars, b_np_bins)
+        aux = jnp.asarray(self.data[self.model.config.nmaindata:])
+        return self.model.expected_actualdata(pars), self.model.constraint_logpdf(aux, pars)
+
+    def pointwise_log_likelihood(self, nuisance_pars, b_np_bins):
+        """(ln Pois(n_i | λ_i) per main bin i (``bin_labels``; λ_i = pyhf's expected events),
+        ln of the auxiliary-measurement (constraint) terms summed) — the pieces of pyhf's
+        ``logpdf`` with all normalisation constants: ln Pois(n | λ) = n ln λ − λ − ln Γ(n + 1).
+        Their sum is −½ ``twice_nll``. Dimensionless; JAX (jit/vmap/grad)."""
+        args = (jnp.asarray(nuisance_pars, dtype=jnp.float64), jnp.asarray(b_np_bins, dtype=jnp.float64))
+        rates, constraint = self._rates_jaxpr(*args)
+        n = jnp.asarray(self.main_data)
+        safe = jnp.where(rates > 0, rates, 1.0)
+        main = jnp.where(n > 0, n * jnp.log(safe), 0.0) - rates - gammaln(n + 1.0)
+        return jnp.where(rates > 0, main, jnp.where(n > 0, -jnp.inf, -rates)), constraint
+
     def _twice_nll(self, nuisance_pars, b_np_bins):
         args = (jnp.asarray(nuisance_pars, dtype=jnp.float64), jnp.asarray(b_np_bins, dtype=jnp.float64))
         return self._twice_nll_impl(*args)
+
+    def with_data(self):
+        """−2 ln L as a function ``f(nuisance_pars, b_np_bins, data)`` of the observed data too (pyhf
+        layout: ``nmaindata`` main bins, then the auxiliary data) — for toy data sets; jit/vmap-able.
+        pyhf's logpdf is traced once on first call (call it outside a jax trace)."""
+        if self._with_data is None:
+            def pyhf_twice_nll(nuisance_pars, b_np_bins, data):
+                return -2.0 * self.model.logpdf(self.full_parameters(nuisance_pars, b_np_bins), data)[0]
+
+            with _pyhf_backend("jax"):
+                jaxpr = jax.make_jaxpr(pyhf_twice_nll)(jnp.asarray(self.init), jnp.zeros(BELLE2_N_GEN_BINS),
+                                                       jnp.asarray(self.data))
+            fun = jax.extend.core.jaxpr_as_fun(jaxpr)
+            self._with_data = lambda nuisance_pars, b_np_bins, data: fun(
+                jnp.asarray(nuisance_pars, dtype=jnp.float64), jnp.asarray(b_np_bins, dtype=jnp.float64),
+                jnp.asarray(data, dtype=jnp.float64))[0]
+        return self._with_data
 
     def twice_nll_numpy(self, nuisance_pars, b_np_bins):
         """Same −2 ln L evaluated with pyhf's NumPy backend (reference; not differentiable)."""
