@@ -9,13 +9,13 @@ joint likelihood of the ALP default fit.
   once outside the timing. Ratio = t(pyhf NumPy value)/t(bkdm value+grad).
 * **Joint likelihood** (:class:`bkdm.inference.joint.JointLikelihood`) of the ALP default fit: free
   m_a [GeV], f_a [GeV], m_χ [GeV]; fixed c_q = c_sb^V = c_χ = 1; Belle II + Planck terms. Read from
-  a ``fits/*.toml`` with exactly this content if one exists, otherwise declared inline
+  a ``bkdm/fits/*.toml`` with exactly this content if one exists, otherwise declared inline
   (:data:`ALP_DEFAULT_FIT`). Timed at θ = (2.1, 1.5e8, 1e-3) with the nuisances at their initial
   values: −2 ln L value, and value + gradient w.r.t. (θ, ν) — the relic term's gradient comes from
   the forward-mode Jacobian of the Ωh² solve inside the joint's custom VJP. Ratio = value+grad /
   value.
 
-Run ``python benchmarks/likelihood.py [--quick] [--fit fits/xyz.toml]``.
+Run ``python benchmarks/likelihood.py [--quick] [--fit my_fit.toml]``.
 """
 
 import sys
@@ -62,11 +62,11 @@ def _is_default_alp_fit(data):
 
 
 def default_alp_fit_file(path=None):
-    """Path of the ALP default fit: ``path`` if given, else the first ``fits/*.toml`` declaring it,
+    """Path of the ALP default fit: ``path`` if given, else the first ``bkdm/fits/*.toml`` declaring it,
     else None (use :data:`ALP_DEFAULT_FIT`). Reads TOML only: no JAX computation (NUTS needs that)."""
     if path is not None:
         return Path(path)
-    for candidate in sorted((ROOT / "fits").glob("*.toml")):
+    for candidate in sorted((ROOT / "bkdm" / "fits").glob("*.toml")):
         try:
             data = tomllib.loads(candidate.read_text())
         except (OSError, tomllib.TOMLDecodeError):

@@ -1,13 +1,19 @@
 """The ``bkdm`` command line: model summaries, relic densities, fits, scans and plots.
 
-    bkdm info  --model alp [--set f_a=2e8 ...] [--relic]
-    bkdm relic --model dark-photon [--set ...] [--method cbe|nbe] [--plot FILE]
-    bkdm fit   fits/alp_freeze_in.toml [--method best-fit|nuts] [--quick] [--out DIR] [--seed N] [--profile N]
-    bkdm scan  fits/alp_freeze_in.toml [--points N] [--plane m_a,f_a] [--out DIR] [--quick]
+    bkdm info  --model alp [--set f_a=2e8 ...] [--relic] [--json]
+    bkdm relic --model dark-photon [--set ...] [--method cbe|nbe] [--plot FILE] [--json]
+    bkdm fits                                   # the shipped fits
+    bkdm fit   alp-freeze-in [--method best-fit|nuts|smc] [--quick] [--out DIR] [--seed N] [--profile N]
+    bkdm scan  alp-freeze-in [--points N] [--plane m_a,f_a] [--out DIR] [--quick]
     bkdm plot  results/alp-freeze-in
+    bkdm --plugin my_model.py info --model my-model      # a user-defined model (docs/add-a-model.md)
 
-Input errors (bad fit file, unknown parameter, value outside the allowed range, failed relic solve)
-end with one line on stderr and exit code 2; set ``BKDM_DEBUG=1`` for the full traceback.
+``fit``/``scan`` take a shipped fit's name (``bkdm fits``) or the path of a fit file. User models
+are loaded with ``--plugin MODULE`` (a module name or a ``.py`` path; repeatable), from the
+environment variable ``BKDM_MODELS`` or from the ``bkdm.models`` entry-point group
+(:mod:`bkdm.models`). Input errors (bad fit file, unknown parameter, value outside the allowed
+range, failed relic solve) end with one line on stderr and exit code 2; set ``BKDM_DEBUG=1`` for
+the full traceback.
 """
 
 import argparse
@@ -28,21 +34,6 @@ couplings (resonant-alp g_agg, g_aww, g_achichi); f_a in GeV; metres for lengths
 detector_length, resonant-alp detector_radius, decay lengths c*tau). Other couplings are
 dimensionless. Each model's parameters, units and allowed ranges: `bkdm info --model NAME`."""
 
-# Default parameter points of `bkdm info` / `bkdm relic` (fit-level names, aliases and ties allowed).
-BENCHMARKS = {
-    # SPEC §2.7: illustrative point reproducing [C]'s benchmark statements (m_chi = 1 MeV)
-    "alp": {"m_a": 2.1, "f_a": 1.5e8, "m_chi": 1e-3, "c_q": 1.0, "c_sb_v": 1.0, "c_sb_a": 0.0, "c_chi": 1.0},
-    # [C] Sec. III ordering m_h' < m_psi < m_x/2; delta gives BR(B+ -> K+ X) ≈ 1e-5, alpha_x gives
-    # Omega h^2 ≈ 0.12 (the start point of fits/dark_photon.toml)
-    "dark-photon": {"m_x": 2.1, "epsilon": 1e-3, "delta": 5e-3, "alpha_x": 2.33e-3, "m_psi": 0.3,
-                    "m_hp": 0.05, "q_s": 1.0, "theta": 0.0},
-    # [D]: r = m_chi/m_a = 0.477 (Table 1), c_B = c_W (g_aww = g_agg), R = 1.5 m; g_achichi gives
-    # Omega h^2 ≈ 0.12 with the cBE (the start point of fits/resonant_alp.toml)
-    "resonant-alp": {"m_a": 2.0, "r": 0.477, "g_agg": 1e-4, "g_aww": "g_agg", "g_achichi": 3.7e-5,
-                     "detector_radius": 1.5},
-}
-# internal degrees of freedom of the DM in each model's relic solve (for Y_eq of freeze-out plots)
-DM_DOF = {"alp": 4.0, "dark-photon": 2.0, "resonant-alp": 2.0}
 RELIC_HISTORY = 200
 DEBUG_ENV = "BKDM_DEBUG"
 
@@ -67,36 +58,14 @@ def _parse_sets(items):
     return out
 
 
-def point_values(model_name, sets=None):
-    """Fit-level parameter values of ``model_name``: its benchmark with ``sets`` applied; string
-    values naming another parameter are ties (as in fit files), other strings are model options."""
-    from bkdm.inference.fitspec import model_parameter_names
-    from bkdm.models import get_model
-
-    model = get_model(model_name)
-    allowed = model_parameter_names(model) | set(getattr(model, "OPTIONS", ()))
-    values = dict(BENCHMARKS[model.NAME])
-    for name, value in (sets or {}).items():
-        if name not in allowed:
-            raise ValueError(f"--set {name}: unknown parameter for model {model.NAME!r}; allowed: "
-                             f"{sorted(allowed)}")
-        values[name] = value
-    for name, value in list(values.items()):
-        if isinstance(value, str) and name not in getattr(model, "OPTIONS", ()):
-            if value not in values or isinstance(values[value], str):
-                raise ValueError(f"--set {name}={value}: not a number nor the name of a numeric "
-                                 f"parameter of {model.NAME!r}")
-            values[name] = values[value]
-    return values
-
-
 def build_point(model_name, sets=None):
-    """(model module, Params) of the benchmark point with ``sets`` applied (validated)."""
-    from bkdm.inference.fitspec import build_params
+    """(model module, Params) of the model's benchmark point (``BENCHMARK``) with ``sets`` applied
+    (:func:`bkdm.api.benchmark`; validated)."""
+    from bkdm import api
     from bkdm.models import get_model
 
     model = get_model(model_name)
-    return model, build_params(model, point_values(model_name, sets))
+    return model, api.benchmark(model, **(sets or {}))
 
 
 def _unit(model, name):
@@ -135,9 +104,15 @@ def _relic(model, p, method=None, history=0):
 
 
 def _relic_method(model, method):
-    if method is not None and model.NAME != "resonant-alp":
-        raise ValueError(f"--method {method}: only the resonant-alp relic has a method choice (cbe, nbe)")
-    return method if method is not None or model.NAME != "resonant-alp" else "cbe"
+    """The ``method`` option of the model's relic solve: ``method``, or the first of the model's
+    ``RELIC_METHODS`` (None for models without a choice)."""
+    from bkdm.models.base import optional
+
+    methods = optional(model, "RELIC_METHODS")
+    if method is not None and method not in methods:
+        allowed = f"choose one of {list(methods)}" if methods else "it has no relic method choice"
+        raise ValueError(f"--method {method}: not allowed for model {model.NAME!r}: {allowed}")
+    return method if method is not None or not methods else methods[0]
 
 
 def _checked_omega(result, what):
@@ -147,15 +122,66 @@ def _checked_omega(result, what):
 
 
 # ---------------------------------------------------------------------------------------- info / relic
+def _labelled(label, value):
+    """``"c tau_a [m]", 234.0`` → ``("c tau_a", {"value": 234.0, "unit": "m"})`` (JSON output)."""
+    name, sep, unit = label.rpartition(" [")
+    if sep and unit.endswith("]"):
+        return name, {"value": value, "unit": unit[:-1]}
+    return label, {"value": value, "unit": ""}
+
+
+def _point_json(model, p):
+    """The JSON head of ``info``/``relic``: bkdm version, model, source and the parameter point
+    ({name: {value, unit, allowed, description}}; options as strings)."""
+    from bkdm import __version__
+
+    parameters = {}
+    options = getattr(model, "OPTIONS", ())
+    for name, value in p.as_dict().items():
+        if name in options:
+            parameters[name] = {"value": getattr(p, name)}
+            continue
+        info = model.PARAMETERS.get(name)
+        parameters[name] = {"value": float(np.asarray(value)), "unit": info.unit if info else "",
+                            "allowed": info.allowed() if info else "",
+                            "description": info.description if info else ""}
+    return {"bkdm_version": __version__, "model": model.NAME, "source": model.SOURCE,
+            "parameters": parameters}
+
+
+def _print_json(data):
+    from bkdm.inference.bestfit import json_safe
+
+    print(json.dumps(json_safe(data), indent=1, ensure_ascii=False), flush=True)
+
+
+def _relic_json(result, omega, method, elapsed):
+    stats = {f.name: np.asarray(getattr(result, f.name)).item() for f in dataclasses.fields(result)
+             if getattr(result, f.name) is not None and np.ndim(getattr(result, f.name)) == 0}
+    return {"omega_h2": omega, "method": method, "solve": stats, "wall_time_s": elapsed,
+            "planck": {"omega_h2": 0.120, "sigma": 0.001}}
+
+
 def cmd_info(args):
     model, p = build_point(args.model, _parse_sets(args.set))
-    _say(f"model {model.NAME}: {model.SOURCE}")
-    _print_parameters(model, p)
-    _print_table("physics summary:", model.summary(p))
+    summary = model.summary(p)
+    relic = None
     if args.relic:
         method = _relic_method(model, None)
-        omega = _checked_omega(_relic(model, p, method), f"{model.NAME} relic")
-        _say(f"relic density: Omega h^2 = {omega:.6g}" + (f" ({method})" if method else ""))
+        t0 = time.perf_counter()
+        result = _relic(model, p, method)
+        omega = _checked_omega(result, f"{model.NAME} relic")
+        relic = _relic_json(result, omega, method, time.perf_counter() - t0)
+    if args.json:
+        _print_json({**_point_json(model, p), "summary": dict(_labelled(k, v) for k, v in summary.items()),
+                     **({"relic": relic} if relic else {})})
+        return 0
+    _say(f"model {model.NAME}: {model.SOURCE}")
+    _print_parameters(model, p)
+    _print_table("physics summary:", summary)
+    if relic:
+        _say(f"relic density: Omega h^2 = {relic['omega_h2']:.6g}"
+             + (f" ({relic['method']})" if relic["method"] else ""))
     return 0
 
 
@@ -168,21 +194,25 @@ def cmd_relic(args):
     t0 = time.perf_counter()
     result = _relic(model, p, method, history)
     omega = _checked_omega(result, f"{model.NAME} relic" + (f" ({method})" if method else ""))
-    elapsed = time.perf_counter() - t0
-    _say(f"model {model.NAME}" + (f", method {method}" if method else ""))
-    _print_parameters(model, p)
-    stats = {f.name: float(np.asarray(getattr(result, f.name))) for f in dataclasses.fields(result)
-             if getattr(result, f.name) is not None and np.ndim(getattr(result, f.name)) == 0}
-    _print_table("relic solve:", stats)
-    _say(f"Omega h^2 = {omega:.6g}   (Planck: 0.120 ± 0.001; {elapsed:.1f} s incl. compilation)")
+    relic = _relic_json(result, omega, method, time.perf_counter() - t0)
+    if args.json:
+        _print_json({**_point_json(model, p), "relic": relic})
+    else:
+        _say(f"model {model.NAME}" + (f", method {method}" if method else ""))
+        _print_parameters(model, p)
+        _print_table("relic solve:", {k: float(v) for k, v in relic["solve"].items()})
+        _say(f"Omega h^2 = {omega:.6g}   (Planck: 0.120 ± 0.001; {relic['wall_time_s']:.1f} s incl. "
+             "compilation)")
     if args.plot:
         from bkdm import plotting
 
-        x, yields, ratios, xlabel = plotting.relic_curves(result, float(model.dm_mass(p)), DM_DOF[model.NAME])
+        x, yields, ratios, xlabel = plotting.relic_curves(result, float(model.dm_mass(p)), model.DM_DOF)
         path = plotting.base_path(args.plot)
         plotting.plot_yield_evolution(x, yields, path, ratios, xlabel,
-                                      title=f"{model.NAME}: Ωh² = {omega:.4g}")
-        _say(f"wrote {path.with_suffix('.png')} and {path.with_suffix('.pdf')}")
+                                      title=f"{model.NAME}" + (f" ({method})" if method else "")
+                                      + rf": $\Omega h^2 = {omega:.4g}$")
+        print(f"wrote {path.with_suffix('.png')} and {path.with_suffix('.pdf')}",
+              file=sys.stderr if args.json else sys.stdout, flush=True)
     return 0
 
 
@@ -273,6 +303,27 @@ def _belle2_bins(joint, best, posterior=None, n_draws=40, seed=0):
                                       sm_fit.pars, draws)
 
 
+def _spectrum(joint, best, posterior=None, n_draws=200, seed=0):
+    """dB/dq² data of the best fit's two-body line and its posterior draws (plotting.belle2_spectrum)."""
+    import jax
+
+    from bkdm import plotting
+
+    obs = best.observables
+    draws = None
+    if posterior is not None:
+        thetas = np.stack([np.asarray(posterior[n]).ravel() for n in joint.names], axis=1)
+        pick = np.random.default_rng(seed).choice(len(thetas), min(n_draws, len(thetas)), replace=False)
+        model = joint.model
+
+        def line(theta):
+            p = joint.params(theta)
+            return jax.numpy.stack([model.mediator_mass(p), model.br_b_to_k_invisible(p)])
+
+        draws = np.asarray(jax.jit(jax.vmap(line))(thetas[pick]))
+    return plotting.belle2_spectrum(obs["mediator_mass"], obs["br_b_to_k_invisible"], draws)
+
+
 def _save_bins(path, bins):
     flat = {}
     for i, (label, panel) in enumerate(bins.items()):
@@ -289,7 +340,15 @@ def _load_bins(path):
                 for i in range(n)}
 
 
+def _fit_file(name):
+    """The path of a fit file or shipped fit (``fitspec.resolve``; no JAX computation)."""
+    from bkdm.inference import fitspec
+
+    return fitspec.resolve(name)
+
+
 def cmd_fit(args):
+    args.file = _fit_file(args.file)
     if args.method == "nuts":
         chains = _read_chains(args.file, args.quick)
         if chains:
@@ -330,8 +389,21 @@ def cmd_fit(args):
         result.save(out)
         posterior = result.inference_data.posterior
         _print_posterior(spec, result.summary)
+    if args.method == "smc":
+        from bkdm.inference import smc
+
+        s = spec.smc
+        result = smc.run_smc(joint, particles=s["particles"], runs=s["runs"], mcmc_steps=s["mcmc_steps"],
+                             leapfrog_steps=s["leapfrog_steps"], target_ess=s["target_ess"],
+                             seed=s["seed"] if args.seed is None else args.seed, modes=s["modes"],
+                             progress=True)
+        result.save(out)
+        posterior = result.inference_data.posterior
+        _print_evidence(result.summary["evidence"])
+        _print_posterior(spec, result.summary)
     if joint.belle2 is not None:
         _save_bins(out / "belle2_bins.npz", _belle2_bins(joint, best, posterior, seed=seed))
+        np.savez(out / "spectrum.npz", **_spectrum(joint, best, posterior, seed=seed))
     run["wall_time_s"] = time.perf_counter() - t0
     (out / "run.json").write_text(json.dumps(run, indent=1))
     written = make_plots(out)
@@ -377,28 +449,67 @@ def _profiles(joint, best, n, path):
     path.write_text(json.dumps(out, indent=1))
 
 
+def _print_evidence(ev):
+    """ln Z's with their uncertainties, the Bayes factor against the SM and the mass of each mode."""
+    _say("evidence (natural logs; ± the standard error over the independent SMC runs):")
+    _say(f"  ln Z (all data)                      = {ev['ln_z']:.3f} ± {ev['ln_z_error']:.3f}")
+    if "ln_z_planck" in ev:
+        _say(f"  ln Z (Planck)                        = {ev['ln_z_planck']:.3f} ± "
+             f"{ev['ln_z_planck_error']:.3f}")
+    if "ln_z_flavour_given_planck" in ev:
+        _say(f"  ln Z (Belle II + limits | Planck)    = {ev['ln_z_flavour_given_planck']:.3f} ± "
+             f"{ev['ln_z_flavour_given_planck_error']:.3f}")
+    if "ln_z_sm" in ev:
+        _say(f"  ln Z (SM: Belle II + limits, B_NP=0) = {ev['ln_z_sm']:.3f} ± {ev['ln_z_sm_error']:.3f}")
+        _say(f"Bayes factor model vs SM on the flavour data: ln B = {ev['ln_bayes_factor']:.2f} ± "
+             f"{ev['ln_bayes_factor_error']:.2f} (B = {ev['bayes_factor']:.3g}): {ev['jeffreys']} on "
+             f"Jeffreys' scale, {ev['kass_raftery']} on Kass & Raftery's")
+    for label, m in ev.get("modes", {}).items():
+        _say(f"  posterior mass {label}: {m['mass']:.3f} ± {m['error']:.3f}")
+
+
 def _print_posterior(spec, summary):
-    _say("posterior (mean ± sd, 94 % HDI, r_hat, bulk ESS):")
+    """Posterior table (R̂ to 3 decimals, ESS to integers), divergences, and the verdict with what to
+    change (:func:`bkdm.inference.convergence.assess`)."""
+    from bkdm.inference import convergence
+
+    _say(f"posterior (mean ± sd, 94 % HDI; R̂ ≤ {convergence.R_HAT_MAX} and ESS ≥ {convergence.ESS_MIN} "
+         "wanted):")
     for name in spec.free_names:
         s = summary[name]
+        r_hat = "n/a" if s.get("r_hat") is None else f"{s['r_hat']:.3f}"
+        bulk, tail = ("n/a" if s.get(k) is None else f"{s[k]:.0f}" for k in ("ess_bulk", "ess_tail"))
         _say(f"  {name:<12} = {s['mean']:.5g} ± {s['sd']:.3g}  [{s['hdi_3%']:.5g}, {s['hdi_97%']:.5g}]"
-             f"{_unit(spec.model, name)}  r_hat {s['r_hat']}  ESS {s['ess_bulk']}")
-    _say(f"divergences: {summary['n_divergences']}, relic failures: {summary['relic_failures']}")
+             f"{_unit(spec.model, name)}   R̂ {r_hat}   ESS bulk {bulk}, tail {tail}")
+    if "n_divergences" in summary:
+        draws = summary.get("settings", {}).get("draws", 0) * summary.get("settings", {}).get("chains", 0)
+        share = f" ({100 * summary['n_divergences'] / draws:.2f} % of {draws} draws)" if draws else ""
+        _say(f"divergent transitions: {summary['n_divergences']}{share}; "
+             f"relic failures: {summary.get('relic_failures', 0)}")
     for warning in summary.get("warnings", ()):
         _say(f"warning: {warning}")
+    if "verdict" in summary:
+        _say(f"verdict: {summary['verdict']}")
 
 
 # ---------------------------------------------------------------------------------------- scan
+def _best_point(path):
+    """({name: value}, nuisances) of a ``bestfit.json`` (format 2, or format 1 of bkdm 0.1.0)."""
+    data = json.loads(Path(path).read_text())
+    if "parameters" in data:
+        return ({n: p["value"] for n, p in data["parameters"].items()},
+                np.asarray(data["nuisances"]["values"], dtype=float))
+    theta = dict(zip(data["names"], data["theta"], strict=True))
+    return theta, np.asarray(data.get("nuisances", []), dtype=float)
+
+
 def _read_best(out, spec):
     """(theta dict, nuisances) of ``out/bestfit.json`` if it belongs to this fit, else None."""
     path = Path(out) / "bestfit.json"
     if not path.is_file():
         return None
-    data = json.loads(path.read_text())
-    names = list(data.get("names", ()))
-    if names != list(spec.free_names):
-        return None
-    return dict(zip(names, data["theta"], strict=True)), np.asarray(data.get("nuisances", []), dtype=float)
+    theta, nuisances = _best_point(path)
+    return (theta, nuisances) if list(theta) == list(spec.free_names) else None
 
 
 def _plane_spec(spec, plane, best):
@@ -416,6 +527,7 @@ def _plane_spec(spec, plane, best):
 
 
 def cmd_scan(args):
+    args.file = _fit_file(args.file)
     from bkdm.inference import scan as scan_module
 
     scan_module.initialize_distributed()  # before any JAX computation (scan.py docstring)
@@ -478,13 +590,38 @@ def cmd_scan(args):
     return 0
 
 
+# ---------------------------------------------------------------------------------------- fits
+def cmd_fits(args):
+    """List the shipped fits: name, model, free parameters, file, description."""
+    from bkdm.inference import fitspec
+
+    rows = []
+    for name, path in fitspec.shipped_fits().items():
+        spec = fitspec.load(path)
+        rows.append({"name": name, "model": spec.model_name, "free": list(spec.free_names), "file": str(path),
+                     "description": " ".join(spec.description.split())})
+    if args.json:
+        _print_json(rows)
+        return 0
+    for row in rows:
+        _say(f"{row['name']:<15} model {row['model']:<13} free: {', '.join(row['free'])}")
+        _say(f"{'':<15} {row['file']}")
+    _say("run one with `bkdm fit NAME [--quick]`; copy its file to start your own "
+         "(format: bkdm.inference.fitspec)")
+    return 0
+
+
 # ---------------------------------------------------------------------------------------- plots
 def _axis_label(run, name):
-    """``name [unit]`` using the model recorded in run.json (if any)."""
+    """Mathtext label ``$symbol$ [unit]`` of a parameter of the model recorded in run.json (the bare
+    name if that model is not registered in this process)."""
+    from bkdm import plotting
     from bkdm.models import get_model
 
-    unit = _unit(get_model(run["model"]), name).strip() if "model" in run else ""
-    return f"{name} [{unit}]" if unit else name
+    try:
+        return plotting.model_parameter_label(get_model(run["model"]), name)
+    except (KeyError, ValueError):
+        return plotting.parameter_label(name)
 
 
 def make_plots(out):
@@ -494,21 +631,27 @@ def make_plots(out):
     out = Path(out)
     run = json.loads((out / "run.json").read_text()) if (out / "run.json").is_file() else {}
     log_names = set(run.get("log_scale", ()))
-    best = json.loads((out / "bestfit.json").read_text()) if (out / "bestfit.json").is_file() else None
+    best = _best_point(out / "bestfit.json")[0] if (out / "bestfit.json").is_file() else None
     written = []
     if (out / "belle2_bins.npz").is_file():
         plotting.plot_belle2_bins(_load_bins(out / "belle2_bins.npz"), out / "belle2_bins")
         written.append(out / "belle2_bins.png")
+    if (out / "spectrum.npz").is_file():
+        with np.load(out / "spectrum.npz") as f:
+            plotting.plot_spectrum({k: f[k] for k in f.files}, out / "spectrum",
+                                   title=f"{run.get('fit', '')}: best fit" if run.get("fit") else "")
+        written.append(out / "spectrum.png")
     if (out / "posterior.nc").is_file():
         import arviz as az
 
         posterior = az.from_netcdf(str(out / "posterior.nc")).posterior
         names = run.get("names") or [n for n in posterior.data_vars if posterior[n].ndim == 2
                                      and n not in ("omega_h2", "br_b_to_k_invisible", "relic_status")]
-        truths = dict(zip(best["names"], best["theta"], strict=True)) if best else None
         plotting.plot_corner({n: np.asarray(posterior[n]).ravel() for n in names}, out / "corner",
-                             truths=truths, log_scale=log_names)
-        written.append(out / "corner.png")
+                             truths=best, log_scale=log_names)
+        plotting.plot_trace(posterior, names, out / "trace", log_scale=log_names)
+        plotting.plot_rank(posterior, names, out / "rank", log_scale=log_names)
+        written += [out / "corner.png", out / "trace.png", out / "rank.png"]
     if (out / "plane.npz").is_file():
         with np.load(out / "plane.npz") as f:
             names = [str(n) for n in f["names"]]
@@ -524,12 +667,15 @@ def make_plots(out):
         with np.load(out / "scan_1d.npz") as f:
             name = str(f["name"])
             plotting.plot_profiles({name: (f["axis"], f["twice_nll"] - np.nanmin(f["twice_nll"]))},
-                                   out / "scan_1d", log_scale={name} if bool(f["log_scale"]) else ())
+                                   out / "scan_1d", log_scale={name} if bool(f["log_scale"]) else (),
+                                   labels={name: _axis_label(run, name)},
+                                   ylabel=r"$\Delta\chi^2$ (scan, others fixed)")
         written.append(out / "scan_1d.png")
     if (out / "profiles.json").is_file():
         profiles = json.loads((out / "profiles.json").read_text())
         plotting.plot_profiles({n: (p["grid"], [np.nan if v is None else v for v in p["delta_chi2"]])
-                                for n, p in profiles.items()}, out / "profiles", log_scale=log_names)
+                                for n, p in profiles.items()}, out / "profiles", log_scale=log_names,
+                               labels={n: _axis_label(run, n) for n in profiles})
         written.append(out / "profiles.png")
     return written
 
@@ -540,7 +686,8 @@ def cmd_plot(args):
         raise ValueError(f"{out}: no such result folder (made by `bkdm fit` or `bkdm scan`)")
     written = make_plots(out)
     if not written:
-        raise ValueError(f"{out}: no plottable results (belle2_bins.npz, posterior.nc, plane.npz, "
+        raise ValueError(f"{out}: no plottable results (belle2_bins.npz, spectrum.npz, posterior.nc, "
+                         "plane.npz, "
                          "scan_1d.npz, profiles.json)")
     for path in written:
         _say(f"wrote {path} (+ .pdf)")
@@ -548,11 +695,33 @@ def cmd_plot(args):
 
 
 # ---------------------------------------------------------------------------------------- parser
-def build_parser():
-    from bkdm.models import MODEL_NAMES
+PLUGIN_HELP = ("import a user-defined model before the command: a module name or the path of a .py file "
+               "that defines the model interface (docs/add-a-model.md); repeatable. Also read: the "
+               "environment variable BKDM_MODELS (comma-separated) and the 'bkdm.models' entry points")
 
+
+def _plugin_parser():
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--plugin", action="append", metavar="MODULE", default=[], help=PLUGIN_HELP)
+    return parser
+
+
+def load_plugins(argv):
+    """Register the models named by ``--plugin`` options in ``argv`` (before the parser is built,
+    so that ``--model`` lists them)."""
+    from bkdm.models import register_model
+
+    known, _ = _plugin_parser().parse_known_args(argv)
+    for target in known.plugin:
+        register_model(target, replace=True)
+
+
+def build_parser():
+    from bkdm.models import model_names
+
+    MODEL_NAMES = model_names()
     parser = argparse.ArgumentParser(
-        prog="bkdm", formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="bkdm", formatter_class=argparse.RawDescriptionHelpFormatter, parents=[_plugin_parser()],
         description="Differentiable B+ -> K+ invisible and dark-matter relic density engine (JAX): "
                     "model summaries, relic densities, fits of the Belle II + Planck likelihood.",
         epilog=UNITS)
@@ -571,19 +740,30 @@ def build_parser():
     p.add_argument("--model", required=True, choices=MODEL_NAMES)
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help=set_help)
     p.add_argument("--relic", action="store_true", help="also solve for the relic density (slower)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object (parameters and summary with units, bkdm version) instead")
 
     p = add("relic", "relic density Omega h^2 at a parameter point (and the yield evolution)", cmd_relic)
     p.add_argument("--model", required=True, choices=MODEL_NAMES)
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help=set_help)
-    p.add_argument("--method", choices=("cbe", "nbe"),
-                   help="resonant-alp only: coupled (Y, y) Boltzmann equations (cbe, default) or nbe")
+    p.add_argument("--method", metavar="METHOD",
+                   help="the model's relic method (its RELIC_METHODS): resonant-alp cbe (coupled (Y, y) "
+                        "Boltzmann equations, default) or nbe")
     p.add_argument("--plot", metavar="FILE", help="save Y(x) (and y/y_eq for cbe) as FILE.png and FILE.pdf")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object (parameters with units, Omega h^2, solver statistics) instead")
 
-    p = add("fit", "fit a fit file (fits/*.toml) to the Belle II + Planck data", cmd_fit)
-    p.add_argument("file", help="fit file (TOML), e.g. fits/alp_freeze_in.toml")
-    p.add_argument("--method", choices=("best-fit", "nuts"), default="best-fit",
+    p = add("fits", "list the fits shipped with bkdm (names for `bkdm fit` / `bkdm scan`)", cmd_fits)
+    p.add_argument("--json", action="store_true", help="print a JSON list instead")
+
+    fit_help = ("a shipped fit's name (`bkdm fits`: alp-freeze-in, dark-photon, resonant-alp) or a fit "
+                "file (TOML)")
+    p = add("fit", "fit a fit file (or a shipped fit) to the Belle II + Planck data", cmd_fit)
+    p.add_argument("file", metavar="FIT", help=fit_help)
+    p.add_argument("--method", choices=("best-fit", "nuts", "smc"), default="best-fit",
                    help="best-fit: maximum likelihood with ±1σ from the Hessian (default); "
-                        "nuts: best fit, then NUTS posterior sampling started there")
+                        "nuts: best fit, then NUTS posterior sampling started there; "
+                        "smc: best fit, then tempered SMC: posterior, evidence ln Z, Bayes factor vs the SM")
     p.add_argument("--quick", action="store_true", help="apply the file's [quick] overrides (a few minutes)")
     p.add_argument("--out", metavar="DIR", help="result folder (default results/<fit name>/)")
     p.add_argument("--seed", type=int, help="random seed of the starts and the sampler (default: file's)")
@@ -592,7 +772,7 @@ def build_parser():
                         "(±3σ; Δχ² = 1 interval printed, profiles.json + plot)")
 
     p = add("scan", "grid/random scan of a fit's parameters: Omega h^2, BR and Belle II −2 ln L", cmd_scan)
-    p.add_argument("file", help="fit file (TOML)")
+    p.add_argument("file", metavar="FIT", help=fit_help)
     p.add_argument("--points", type=int, help="number of points (default: the file's [scan] points)")
     p.add_argument("--plane", metavar="A,B",
                    help="the two free parameters to scan (default: the first two); the others stay "
@@ -607,6 +787,17 @@ def build_parser():
 
 def main(argv=None):
     """Entry point of the ``bkdm`` script; returns the exit code (0 ok, 2 bad input)."""
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    try:
+        load_plugins(argv)
+        from bkdm.models import model_names
+
+        model_names()  # BKDM_MODELS and entry points: errors here are one-line errors too
+    except ValueError as exc:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(f"bkdm: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
     from bkdm.cosmo.solver import SolverError
 

@@ -25,7 +25,18 @@
 # Model choices of bkdm that [C] does not state (documented in `bkdm/models/alp.py`): α_s in the
 # plasma at μ = √((2πT)² + 1 GeV²); partonic production (scatterings and b → s a) switched off below
 # the QCD transition by ½[1 + tanh((T − 0.15 GeV)/0.01 GeV)]; thermal gluon/photon masses regulate
-# the soft q q̄ → g a, γ a region; MS-bar quark masses; Maxwell–Boltzmann statistics.
+# the soft q q̄ → g a, γ a region; MS-bar quark masses; Maxwell–Boltzmann statistics; hadronic ALP
+# decays below 2.5 GeV (docs/physics/alp-hadronic.md).
+#
+# **What moved with the hadronic ALP widths (issue 20).** m_a = 2.1 GeV lies inside bkdm's transition
+# from hadronic to partonic ALP decays (1.5–2.5 GeV): the partonic widths of [C] (13)–(15) now enter
+# with weight S = 0.68 (printed below), the exclusive hadronic ones (ρρ, ωω, K*K̄*, ηππ, …) with
+# 1 − S. Γ_tot drops from 8.43 × 10⁻¹⁹ to 7.00 × 10⁻¹⁹ GeV (cτ_a 234 → 282 m; SPEC §2.7's 234 m is the
+# partonic value), so ⟨Γ(a → SM)⟩ = H moves from T = 0.69 to 0.64 GeV (left panel, green) and Ωh²
+# rises by 1.4 % (3.822 → 3.874 × 10⁻³ at m_χ = 1 MeV; 0.1032 → 0.1046 at 3 MeV). The production
+# rates (scatterings, b → s a) do not involve the ALP widths and are unchanged; Y_a still tracks
+# Y_a^eq, so the relic density barely moves. Lower masses move much more: at m_a = 1 GeV Ωh² is
+# ×3.9 larger than with the partonic widths (docs/physics/alp-hadronic.md §2.8.6).
 #
 # **Run:** `python notebooks/c_fig1_alp_rates_yields.py` (full) or
 # `BKDM_NOTEBOOK_FAST=1 python notebooks/c_fig1_alp_rates_yields.py` (CI subset), from the
@@ -332,10 +343,10 @@ plt.close(fig)
 
 # %% [markdown]
 # **[C] vs bkdm (right).** [C] finds, for its (stripped) example, a relic density "of the order of"
-# 0.12 and the ALP thermalised quickly. At the SPEC point bkdm gives Ωh² = 3.81 × 10⁻³ for
-# m_χ = 1 MeV and 0.103 for m_χ = 3 MeV (Ωh² ∝ m_χ³ c_χ²/f_a²: [C]'s "parametric dependence
+# 0.12 and the ALP thermalised quickly. At the SPEC point bkdm gives Ωh² = 3.87 × 10⁻³ for
+# m_χ = 1 MeV and 0.105 for m_χ = 3 MeV (Ωh² ∝ m_χ³ c_χ²/f_a²: [C]'s "parametric dependence
 # follows from the width (12)"). SPEC §3.7's analytic estimate (Y = 1.11 × 10⁻⁸, Ωh² = 3.1 × 10⁻³ at
-# 1 MeV) is 20 % below the numerical solution (Y = 1.39 × 10⁻⁸; reason in the check list above:
+# 1 MeV) is 21 % below the numerical solution (Y = 1.41 × 10⁻⁸; reason in the check list above:
 # mostly the ALP's departure from equilibrium, not the variation of g_*).
 # Y_a follows Y_a^eq from x ≈ 0.02 (T ≈ 90 GeV) until x ≈ 10, then lags slightly above it as it
 # becomes non-relativistic (the rates are only a few × H); the DM is made at x ≈ 1.5–7 (10–90 %).

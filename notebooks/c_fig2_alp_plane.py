@@ -10,13 +10,13 @@
 # **Axes.** All ALP observables depend on c/f_a only, so we plot κ_q ≡ c_q/f_a and κ_χ ≡ c_χ/f_a
 # [GeV⁻¹] (computed at f_a = 1.5 × 10⁸ GeV). [C]'s axis variables are stripped from our text; its
 # "flavour-universal coupling to quarks" moves the Belle II band, so we take the flavour-violating
-# coupling equal to it, c_sb^V = c_q (as in SPEC §2.7 and `fits/alp_freeze_in.toml`), c_sb^A = 0.
+# coupling equal to it, c_sb^V = c_q (as in SPEC §2.7 and the shipped fit `alp-freeze-in`), c_sb^A = 0.
 #
 # **Inputs.**
 #
 # * Belle II likelihood: `bkdm.likelihoods.belle2.Belle2Likelihood("combined")` (ITA + HTA,
 #   362 fb⁻¹, the published HistFactory model with the signal reweighted in q²), wired to the ALP
-#   model by `bkdm.inference.joint.JointLikelihood` from `fits/alp_freeze_in.toml` with the Planck
+#   model by `bkdm.inference.joint.JointLikelihood` from the shipped fit `alp-freeze-in` with the Planck
 #   term switched off, (m_a, c_q) free, c_sb^V tied to c_q, line shape "interpolate".
 # * Signal: BR(B⁺ → K⁺ a) × P_inv, P_inv = BR(a → χχ̄) + B_vis e^{−L/(βγcτ)}, L_det = 3 m (SPEC §2.5
 #   assumption; [C]'s value is stripped).
@@ -29,6 +29,21 @@
 # * Lyman-α: m_χ ≥ 15 keV from Decant et al. 2111.09321 ("we exclude DM masses below 15 keV for
 #   freeze-in"), one of the three references [C] cites; [C]'s own number is stripped (SPEC §3.7,
 #   **M**: 7–20 keV in those papers).
+# * ALP widths: since issue 20 bkdm uses hadronic ALP decays below 2.5 GeV, joined to [C]'s partonic
+#   widths between 1.5 and 2.5 GeV (docs/physics/alp-hadronic.md §2.8).
+#
+# **What moved with the hadronic ALP widths (issue 20).** The Belle II best fit sits at m̂_a = 2.108 GeV,
+# inside the transition (partonic weight S = 0.70): the visible width there is ≈ 17 % smaller, the ALP
+# lives longer (P_inv 0.9883 → 0.9902 at the best fit), so the same BR × P_inv = 8.59 × 10⁻⁶ needs a
+# slightly smaller c_q (0.9752 → 0.9743); −2 ln L, Δχ²(SM − best) = 13.18, the m_a intervals and the
+# κ_q bands move by < 0.2 % (1σ [5.50, 7.41] → [5.50, 7.40] × 10⁻⁹ GeV⁻¹). The Ωh² = 0.12 lines move
+# more, because the smaller visible width keeps more ALPs out of equilibrium at small κ_q: in the Belle
+# II 2σ band the 1 MeV line moves down by 2.3 % at the low edge and 0.5 % at the high edge (κ_χ/κ_q
+# slope 0.27 → 0.30), and c_χ = c_q at the best fit needs m_χ = 3.19 instead of 3.21 MeV; the
+# Lyman-α cap on κ_χ (2.1 × 10⁻⁵ GeV⁻¹) is unchanged. (Comparison with the previous run of this
+# notebook; that run also predates small changes of the production rates, which account for ≈ 0.2 %
+# of Ωh².) Below m_a ≈ 1.5 GeV — outside this figure — the widths change by ×4–×20 and Ωh² by up to ×4
+# (docs/physics/alp-hadronic.md §2.8.6).
 #
 # **Run:** `python notebooks/c_fig2_alp_plane.py` (full) or `BKDM_NOTEBOOK_FAST=1 python
 # notebooks/c_fig2_alp_plane.py` (CI subset), from the repository root. Figures:
@@ -64,7 +79,7 @@ N_SECANT = 8 if FAST else 12  # secant/bisection iterations in ln c_χ
 NAME = "c_fig2_alp_plane"
 FIG_DIR = "notebooks/figures"
 os.makedirs(FIG_DIR, exist_ok=True)
-ROOT = Path.cwd() if (Path.cwd() / "fits").is_dir() else Path.cwd().parent
+ROOT = Path.cwd() if (Path.cwd() / "notebooks").is_dir() else Path.cwd().parent
 T_START_WALL = time.perf_counter()
 RESULTS = {"fast": FAST}
 
@@ -75,19 +90,19 @@ M_CHI = (M_CHI_LY_ALPHA, 1e-4, 1e-3, 1e-2, 1e-1)  # [GeV]
 # %% [markdown]
 # ## Belle II: best-fit ALP mass and coupling
 #
-# The fit declaration of the project (`fits/alp_freeze_in.toml`) with the Planck term off, m_a and
+# The project's shipped fit declaration `alp-freeze-in` with the Planck term off, m_a and
 # c_q free and c_sb^V tied to c_q. −2 ln L is minimised jointly over (m_a, c_q) and the Belle II
 # nuisances (the POI μ stays 1: the SM B⁺ → K⁺νν̄ signal, the ALP adds a two-body line at q² = m_a²).
 
 # %%
-data = tomllib.loads((ROOT / "fits" / "alp_freeze_in.toml").read_text())
+data = tomllib.loads(fitspec.resolve("alp-freeze-in").read_text())
 data["fit"]["name"] = "c-fig2-belle2"
 data["free"] = {"m_a": data["free"]["m_a"],
                 "c_q": {"prior": "log-uniform", "range": [0.05, 20.0], "init": 1.0}}
 data["fixed"] = {**{k: v for k, v in data["fixed"].items() if k != "c_q"}, "c_sb_v": "c_q", "f_a": F_A,
                  "m_chi": 1e-3}
 data["likelihood"]["planck"] = False
-spec = fitspec.parse(data, source="fits/alp_freeze_in.toml (Planck off, free m_a and c_q, c_sb_v = c_q)")
+spec = fitspec.parse(data, source="alp-freeze-in (Planck off, free m_a and c_q, c_sb_v = c_q)")
 joint = JointLikelihood(spec)
 t0 = time.perf_counter()
 best = bestfit.best_fit(joint, starts=1 if FAST else 4, max_steps=400, progress=False)
@@ -202,7 +217,7 @@ plt.close(fig)
 # numbers) gives m̂_a = 2.108 GeV (m_a profile: 1σ 2.00–2.20 GeV, 2σ 1.90–2.66 GeV; above ≈ 2.9 GeV and
 # below ≈ 1.6 GeV the fit falls back to the SM, Δχ² → 13.2), BR × P_inv = 8.59 × 10⁻⁶ (2.4 % below 8.8 ×
 # 10⁻⁶) with a 1σ range [6.18, 11.1] × 10⁻⁶ (vs [6.3, 11.3] × 10⁻⁶: edges 2 % lower), and a 1σ band c_q/f_a
-# ∈ [5.50, 7.41] × 10⁻⁹ GeV⁻¹ — the orientation range to 0.2 %; 2σ: [4.33, 8.28] × 10⁻⁹ GeV⁻¹, BR × P_inv ∈
+# ∈ [5.50, 7.40] × 10⁻⁹ GeV⁻¹ — the orientation range to 0.2 %; 2σ: [4.33, 8.27] × 10⁻⁹ GeV⁻¹, BR × P_inv ∈
 # [3.8, 13.8] × 10⁻⁶. The profile is not parabolic in c_q (the signal grows like c_q²), so the band is
 # asymmetric about the best fit 6.50 × 10⁻⁹ GeV⁻¹. The Belle II preference for the ALP over the SM is Δχ² =
 # 13.2 (local, ≈ 3.6σ for one added signal strength). Freezing the nuisances at their best-fit values gives
@@ -418,7 +433,7 @@ plt.close(fig)
 # * Ωh² = 0.12 lines: above each line m_χ must be smaller — reproduced (κ_χ ∝ m_χ^{-3/2} on the
 #   thermal-ALP part of the plane, from Ωh² ∝ m_χ³c_χ²/f_a²).
 # * The natural choice c ≈ 1 works for MeV-scale DM — bkdm: c_χ = c_q at the Belle II best fit
-#   needs m_χ = 3.21 MeV (printed above; SPEC §3.7's analytic estimate, 3.4 MeV at c/f_a = 6.7 ×
+#   needs m_χ = 3.19 MeV (printed above; SPEC §3.7's analytic estimate, 3.4 MeV at c/f_a = 6.7 ×
 #   10⁻⁹ GeV⁻¹, is 6 % higher, mostly because the analytic yield is 20 % low — see the Fig. 1
 #   notebook — and m_χ ∝ Y^{-1/3}).
 # * Lyman-α and Ωh² give an upper limit on the DM coupling: κ_χ ≲ 2.1 × 10⁻⁵ GeV⁻¹ in the Belle II
@@ -426,7 +441,7 @@ plt.close(fig)
 #   readable either — with 7 keV instead of 15 keV the cap would rise by (15/7)^{3/2} ≈ 3.1.
 # * "The DM abundance is largely insensitive to the ALP couplings to SM fermions as long as [they]
 #   thermalise the ALP": only approximately. Across the Belle II 2σ band κ_χ on each line changes by
-#   ≈ 19 % (Ωh² at fixed κ_χ by a factor ≈ 1.4; d ln κ_χ/d ln κ_q ≈ 0.27 in full mode, printed
+#   ≈ 21 % (Ωh² at fixed κ_χ by a factor ≈ 1.5; d ln κ_χ/d ln κ_q ≈ 0.30 in full mode, printed
 #   above), because for these couplings the ALP is only marginally thermalised (Γ_prod/H ≈ 1.5–20,
 #   Fig. 1 notebook): the
 #   smaller κ_q, the more Y_a lags above Y_a^eq as the ALP turns non-relativistic, and the more DM

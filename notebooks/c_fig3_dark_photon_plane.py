@@ -20,7 +20,7 @@
 #   Belle II best fit, m_h′ fixed.
 #
 # **Inputs** (GeV). [C]'s own values are stripped, so the fixed inputs are those of the project's fit
-# declaration `fits/dark_photon.toml` (read below): m_X = 2.1 (its `init`, the SPEC §4.4 reference
+# declaration `dark-photon` (read below): m_X = 2.1 (its `init`, the SPEC §4.4 reference
 # mass), ε = 10⁻³ (BaBar bound, [C]), m_ψ = 0.3, m_h′ = 0.05, Q_S = 1, θ = 0. Figure A also draws
 # relic lines for m_h′ = 0.25 (near the maximum of the p-wave coefficient, r = m_h′/m_ψ ≈ 0.87) and
 # 0.299 (m_h′ tuned to m_ψ). Figure B uses δ = δ̂, bkdm's Belle II best fit at m_X = 2.1 GeV.
@@ -83,7 +83,7 @@ N_FINE = 60 if FAST else 240  # analytic (particle-layer) grid per axis
 N_B_PROFILE = 7 if FAST else 21  # Belle II profile points in B_inv
 M_X_SCAN = np.array([1.9, 2.1, 2.3]) if FAST else np.round(np.arange(1.6, 2.81, 0.1), 2)
 
-ROOT = next(p for p in (Path.cwd(), Path.cwd().parent) if (p / "fits" / "dark_photon.toml").exists())
+ROOT = Path.cwd() if (Path.cwd() / "notebooks").is_dir() else Path.cwd().parent
 FIG_DIR = ROOT / "notebooks" / "figures"
 os.makedirs(FIG_DIR, exist_ok=True)
 NAME = "c_fig3_dark_photon_plane"
@@ -94,7 +94,7 @@ TIMES = {}
 # ## Inputs from the project's fit declaration
 
 # %%
-spec = fitspec.load(ROOT / "fits" / "dark_photon.toml")
+spec = fitspec.load("dark-photon")  # the shipped fit
 joint = JointLikelihood(spec)  # Belle II (combined), Planck, belle2017_kstar: the project's wiring
 TIMES["imports_and_likelihood_setup"] = time.time() - T_START
 FIXED = {k: float(v) for k, v in spec.fixed.items()}

@@ -35,9 +35,10 @@
 #   else in `resonant_alp` depends on the option (checked numerically below);
 # * NBE: the cBE with a momentum-transfer rate γ = 10¹⁰ H̃ keep T_χ = T (to ~10⁻¹⁰) and reduce to
 #   the NBE; the Fig. 3 notebook (full run) checks this against `resonant_alp.relic(p, "nbe")` on
-#   six points (≤ 2e-4). Note: scaling the physical γ ∝ T¹⁰ by a large constant instead (as the
+#   six points (≤ 2e-4). Note: scaling the physical γ by a large constant instead (as the
 #   library test `test_infinite_momentum_transfer_reproduces_nbe` does with 10²⁰) is *not* an NBE
-#   near r = ½: γ/H ∝ T⁸ falls by ~10²¹ between freeze-out and x = 10⁴, the DM then cools, and at
+#   near r = ½: γ/H falls by ~10²⁰ between freeze-out and x = 10⁴ (7e19 at r = 0.477; ∝ T^5.5 at
+#   x = 20 — the T¹⁰ low-temperature form of γ holds only for x ≳ 10⁴), the DM then cools, and at
 #   r = ½, where annihilation never stops, that gave Ωh² = 0.12 instead of the NBE's 1.00.
 #
 # The coupling is found by a vectorised secant iteration in (ln g_aγγ, ln Ωh²) — Ωh² ∝ g_aγγ⁻² to

@@ -15,7 +15,7 @@ from scipy.integrate import quad
 from transforms import check_transforms
 
 from bkdm import constants as c
-from bkdm.models import alp, get_model
+from bkdm.models import alp, alp_hadronic, get_model
 from bkdm.qcd import alpha_s
 
 # SPEC §2.7 illustrative point (derivations/bench.py)
@@ -46,7 +46,7 @@ def test_registry_and_parameters():
     assert all(float(getattr(p, f"c_{q}{q}")) == 1.0 for q in c.QUARKS)
     assert float(p.detector_length) == c.DETECTOR_LENGTH_C and float(p.c_ee) == 0.0
     assert set(alp.widths(p)) == {"chichi", "uu", "dd", "ss", "cc", "bb", "gg", "gamgam", "ee", "mumu",
-                                  "tautau"}
+                                  "tautau", *alp_hadronic.CHANNELS}
 
 
 @pytest.mark.parametrize("changes, name", [
@@ -142,13 +142,21 @@ def test_leptons_enter_photon_coupling(bench):
 
 
 # ------------------------------------------------------------------ SPEC §2.7 illustrative point
+@pytest.fixture
+def partonic_only(monkeypatch):
+    """SPEC §2.7 quotes [C]'s purely partonic widths; m_a = 2.1 GeV lies inside bkdm's hadronic → partonic
+    transition (docs/physics/alp-hadronic.md §2.8.5), so these tests give the partonic channels weight 1
+    (tests/test_alp_hadronic.py checks the blended widths)."""
+    monkeypatch.setattr(alp.alp_hadronic, "partonic_weight", lambda m_a: jnp.ones_like(m_a))
+
+
 @pytest.mark.parametrize("channel, quoted", [("ss", "9.70e-20"), ("gg", "7.45e-19"), ("gamgam", "2.49e-23"),
                                              ("uu", "5.2e-23"), ("dd", "2.5e-22"), ("chichi", "3.71e-24")])
-def test_bench_widths(bench, channel, quoted):
+def test_bench_widths(bench, channel, quoted, partonic_only):
     assert_quoted(alp.widths(bench)[channel], quoted)
 
 
-def test_bench_decay_and_branching(bench):
+def test_bench_decay_and_branching(bench, partonic_only):
     assert float(alp.width_to_quark_pair(bench, "c")) == 0.0  # 2 m_c(m_c) = 2.546 GeV > m_a
     assert_quoted(alp.br_to_dm(bench), "4e-6")
     assert_quoted(alp.decay_length(bench), "234")
@@ -171,8 +179,8 @@ def test_br_per_coupling_spec(m_a, unit_k, unit_kstar):
 # ------------------------------------------------------------------ scaling laws and limits
 def test_widths_scale_as_inverse_fa_squared(bench):
     w1, w2 = alp.widths(bench), alp.widths(bench.replace(f_a=3.7e8))
-    for k in w1:  # exact law; rtol 1e-14 = a few ulps of the 1/f_a² factor
-        np.testing.assert_allclose(float(w2[k]), float(w1[k]) * (1.5 / 3.7) ** 2, rtol=1e-14)
+    for k in w1:  # exact law; rtol 1e-13: the hadronic widths sum ~10³ quadrature terms, each ∝ 1/f_a²
+        np.testing.assert_allclose(float(w2[k]), float(w1[k]) * (1.5 / 3.7) ** 2, rtol=1e-13)
     np.testing.assert_allclose(float(alp.decay_length(bench.replace(f_a=3.7e8))),
                                float(alp.decay_length(bench)) * (3.7 / 1.5) ** 2, rtol=1e-14)
 

@@ -596,11 +596,39 @@ def test_momentum_transfer_rate_low_temperature_limit():
     for T in [1e-4, 1e-2]:
         assert float(momentum_transfer_rate(pure, m_chi, 2.0, T)) == pytest.approx(analytic(T), rel=1e-12)
     # (ii) full [D] (A.4) with Q = 4m_χω²/(m_χ+2ω): leading correction Q⁵ ≈ (4ω²)⁵(1 − 10ω/m_χ) gives
-    # −110 (ζ(11)/ζ(10)) T/m_χ; next order O((10²T/m)²) = 1e-6 at T = 1e-5 → tolerance 1e-5
+    # −110 (ζ(11)/ζ(10)) T/m_χ; next order O((10²T/m)²) = 1e-6 at T = 1e-5 → tolerance 1e-5. Deep in the
+    # limit on purpose (x = m_χ/T = 10⁵): the form is useless near freeze-out (next test).
     T = 1e-5
     got = float(momentum_transfer_rate(_i_of_q(jnp, m_chi, m_a), m_chi, 2.0, T))
     first_order = 1 - 110 * sp.zeta(11) / sp.zeta(10) * T / m_chi
     assert got / analytic(T) == pytest.approx(first_order, abs=1e-5)
+
+
+def test_momentum_transfer_rate_low_temperature_form_holds_only_deep_in_the_limit():
+    # The T¹⁰ form above assumes ω ~ 10T ≪ m_χ and Q ≪ m_a²; its first correction, −110ζ(11)/ζ(10)/x,
+    # makes it a large-x expansion in ~110/x, valid for x = m_χ/T ≳ 10³, not merely x ≫ 20. At [D]'s
+    # Table 1 ratio r = m_χ/m_a = 0.477 (the ratio analytic/exact depends on x and r only), measured
+    # with the scipy quad reference: 33.28 at x = 20, 19.84 at 25, 13.59 at 30 (the "14–33×" near
+    # freeze-out), 2.63 at 10², 1.114 at 10³, 1.011 at 10⁴, 1.0011 at 10⁵. Asserted: bkdm's γ equals
+    # the quad reference (1e-7, as above) and the ratio at x = 20, 30 to 1 % (looser than the quad's
+    # 1e-7 so the statement, not the digits, is what is tested); → 1 only for x ≥ 10⁴ (< 2 %), > 10 %
+    # off up to x = 10³.
+    m_a = 1.0
+    m_chi = 0.477 * m_a
+    analytic = lambda T: (
+        16384 * math.factorial(10) * sp.zeta(10) / (1920 * math.pi**3 * 2) * T**10 / (m_chi * m_a**4)
+    )
+    xs = np.array([20.0, 25.0, 30.0, 1e2, 1e3, 1e4, 1e5])
+    temps = m_chi / xs
+    exact = np.asarray(momentum_transfer_rate(_i_of_q(jnp, m_chi, m_a), m_chi, 2.0, jnp.asarray(temps)))
+    ref = np.array([_gamma_reference(_i_of_q(np, m_chi, m_a), m_chi, 2.0, T, 0.0, "boson") for T in temps])
+    np.testing.assert_allclose(exact, ref, rtol=1e-7)
+    overestimate = analytic(temps) / ref
+    assert overestimate[0] == pytest.approx(33.28, rel=0.01)  # x = 20
+    assert overestimate[2] == pytest.approx(13.59, rel=0.01)  # x = 30
+    assert np.all(overestimate[xs <= 1e3] > 1.1)
+    assert np.all(np.abs(overestimate[xs >= 1e4] - 1.0) < 0.02)
+    assert np.all(np.diff(overestimate) < 0)  # monotonic approach from above
 
 
 def test_momentum_transfer_rate_transforms_and_validation():

@@ -24,7 +24,7 @@ from bkdm.models import alp, dark_photon, resonant_alp
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-ALP_FIT = ROOT / "fits" / "alp_freeze_in.toml"
+ALP_FIT = ROOT / "bkdm" / "fits" / "alp_freeze_in.toml"
 
 ALP = dict(m_a=2.1, f_a=1.5e8, m_chi=1e-3, c_chi=1.0, c_sb_v=1.0)
 DP = dict(m_x=2.1, epsilon=1e-3, delta=5e-3, alpha_x=2.33e-3, m_psi=0.3, m_hp=0.05)

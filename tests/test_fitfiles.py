@@ -1,4 +1,5 @@
-"""The shipped fit files (fits/*.toml) and the validation of invalid ones (tests/fixtures/).
+"""The shipped fit files (bkdm/fits/*.toml, package data) and the validation of invalid ones
+(tests/fixtures/).
 
 Independent references: each invalid fixture breaks exactly one documented rule of the fit-file
 format (bkdm/inference/fitspec.py docstring), so the error must name that field; the shipped files
@@ -14,7 +15,7 @@ import pytest
 from bkdm.inference import fitspec
 
 ROOT = Path(__file__).resolve().parent.parent
-FITS = ROOT / "fits"
+FITS = ROOT / "bkdm" / "fits"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHIPPED = ("alp_freeze_in", "dark_photon", "resonant_alp")
 
@@ -51,14 +52,29 @@ def test_invalid_fit_file_names_the_field(name):
 
 
 def test_every_invalid_fixture_is_covered():
-    """No fixture without an expectation (planck_only.toml is the one valid fixture, for test_cli)."""
-    on_disk = {p.stem for p in FIXTURES.glob("*.toml")} - {"planck_only"}
+    """No fixture without an expectation (planck_only.toml and toy_scalar_planck.toml are the valid
+    fixtures, for test_cli and test_user_model)."""
+    on_disk = {p.stem for p in FIXTURES.glob("*.toml")} - {"planck_only", "toy_scalar_planck"}
     assert on_disk == set(INVALID)
 
 
 def test_missing_file_is_a_fit_file_error(tmp_path):
-    with pytest.raises(fitspec.FitFileError, match="no such fit file"):
+    with pytest.raises(fitspec.FitFileError, match="no such fit file") as err:
         fitspec.load(tmp_path / "absent.toml")
+    assert "alp-freeze-in" in str(err.value)  # the shipped names are listed
+
+
+def test_shipped_fits_by_name(tmp_path, monkeypatch):
+    """Every shipped file is listed under its [fit] name and loads by that name or its stem from any
+    working directory (package data, not the checkout); a local file of that name wins."""
+    shipped = fitspec.shipped_fits()
+    assert {p.stem for p in shipped.values()} == set(SHIPPED) and set(shipped) == {
+        "alp-freeze-in", "dark-photon", "resonant-alp"}
+    monkeypatch.chdir(tmp_path)
+    for name, path in shipped.items():
+        assert fitspec.load(name).source == str(path) == fitspec.load(path.stem).source
+    (tmp_path / "alp-freeze-in").write_text(shipped["alp-freeze-in"].read_text())
+    assert fitspec.resolve("alp-freeze-in") == Path("alp-freeze-in")
 
 
 @pytest.mark.parametrize("name", SHIPPED)

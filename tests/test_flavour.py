@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from scipy.integrate import quad
+from scipy.interpolate import CubicSpline
 from transforms import check_transforms
 
 from bkdm import constants as c
@@ -147,22 +148,44 @@ def test_generator_edges_match_csv():
 CENTRES = 0.5 * (fl.belle2_generator_bin_edges()[:-1] + fl.belle2_generator_bin_edges()[1:])
 
 
-@pytest.mark.parametrize("m_x", [0.3, 1.0, 2.0, 2.1, 3.5, 4.7])
+@pytest.mark.parametrize("m_x", [0.0, 0.3, 1.0, 2.0, 2.1, 3.5, 4.7, 4.78])
 def test_interpolate_weights_sum_and_first_moment(m_x):
     w = np.asarray(fl.two_body_bin_weights(m_x))
-    assert w.sum() == pytest.approx(1.0, abs=1e-14)
-    assert np.all(w >= 0) and np.count_nonzero(w) <= 2
-    # linear interpolation between centres reproduces q² = m_X² as the weighted mean (inside the centres)
-    if CENTRES[0] <= m_x**2 <= CENTRES[-1]:
-        assert np.dot(w, CENTRES) == pytest.approx(m_x**2, rel=1e-13)
+    # a natural cubic spline (and its linear continuation) reproduces constants and straight lines
+    # exactly: total weight 1 and mean q² = m_X² everywhere, to round-off (100 terms of O(1): 1e-13)
+    assert w.sum() == pytest.approx(1.0, abs=1e-13)
+    assert np.dot(w, CENTRES) == pytest.approx(m_x**2, abs=1e-12)
 
 
-def test_interpolate_weights_at_centre_and_midpoint():
-    j = 17
-    w = np.asarray(fl.two_body_bin_weights(np.sqrt(CENTRES[j])))
-    assert w[j] == pytest.approx(1.0, abs=1e-12)  # δ line at a bin centre: whole line in that bin
-    w = np.asarray(fl.two_body_bin_weights(np.sqrt(0.5 * (CENTRES[j] + CENTRES[j + 1]))))
-    np.testing.assert_allclose(w[j:j + 2], [0.5, 0.5], atol=1e-12)
+def test_interpolate_weights_reproduce_the_bins_at_centres():
+    for j in (0, 17, 50, 99):
+        w = np.asarray(fl.two_body_bin_weights(np.sqrt(CENTRES[j])))
+        np.testing.assert_allclose(w, np.eye(100)[j], atol=1e-13)  # δ-line at a centre: that bin's response
+
+
+def test_interpolate_weights_vs_scipy_natural_cubic_spline():
+    """Independent reference: scipy's natural CubicSpline through the unit vectors (cardinal splines),
+    continued by its tangent lines outside the outer centres. Round-off of a 100 × 100 solve: 1e-12."""
+    spline = CubicSpline(CENTRES, np.eye(100), bc_type="natural")
+    q2 = np.concatenate([np.linspace(0.0, 22.885 - 1e-9, 997), CENTRES[[3, 40]] + 1e-9])
+    ref = spline(q2)
+    for end, outside in ((CENTRES[0], q2 < CENTRES[0]), (CENTRES[-1], q2 > CENTRES[-1])):
+        ref[outside] = spline(end) + (q2[outside] - end)[:, None] * spline(end, 1)
+    w = np.asarray(jax.vmap(fl.two_body_bin_weights)(jnp.sqrt(q2)))
+    np.testing.assert_allclose(w, ref, rtol=0, atol=1e-12)
+
+
+def test_interpolate_weights_are_c2_across_centres_and_outer_ends():
+    """First and second q²-derivatives of the weights just left and right of a centre (autodiff on each
+    side, 1e-9 GeV² away) agree to 1e-6 (the change over 2e-9 GeV² is ≲ 1e-9 |w'''| ≈ 1e-7 for
+    |w'''| ≲ 10/Δ³ = 800 GeV⁻⁶). Hat functions jump by 2/Δ = 8.7 GeV⁻² in w'. Checked also at the outer
+    centres, where the linear continuation starts (natural end condition: w'' = 0 on both sides)."""
+    d1 = jax.jacfwd(lambda q2: fl.two_body_bin_weights(jnp.sqrt(q2)))
+    d2 = jax.jacfwd(d1)
+    for c_k in CENTRES[[0, 1, 17, 50, 98, 99]]:
+        for d in (d1, d2):
+            left, right = np.asarray(d(c_k - 1e-9)), np.asarray(d(c_k + 1e-9))
+            np.testing.assert_allclose(left, right, rtol=0, atol=1e-6)
 
 
 def test_weights_closed_channel():
@@ -198,7 +221,8 @@ def test_breit_wigner_narrow_limit_is_bin_of_m2():
 def test_weights_transforms(shape, width):
     smooth = jnp.exp(-CENTRES / 8.0)  # a smooth efficiency-like vector to contract with
     f = lambda m: jnp.dot(fl.two_body_bin_weights(m, width, shape), smooth)
-    y, g = check_transforms(f, 2.0)  # m² = 4.0: away from the hat-function kinks at the centres
+    y, g = check_transforms(f, 2.0)
+    check_transforms(f, float(np.sqrt(CENTRES[17])))  # at a bin centre (C² there, no kink)
     assert g < 0  # heavier line → larger q² → smaller exp(−q²/8)
 
 

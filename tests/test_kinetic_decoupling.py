@@ -23,7 +23,8 @@ nbe = jax.jit(lambda p: ra.relic(p, "nbe"))
 
 def test_infinite_momentum_transfer_reproduces_nbe():
     # SPEC §7 item 17: with γ → ∞ the DM stays at T_χ = T and (4.8) becomes the NBE. γ × 1e20 is
-    # "infinite" only while γ/H (∝ T⁸ at low T) stays ≫ 1 until freeze-out ends, true at these points
+    # "infinite" only while γ/H (∝ T^5.5 at x = 20, T⁸ only for x ≳ 10⁴) stays ≫ 1 until freeze-out
+    # ends, true at these points
     # (not at r = ½, where annihilation never stops). Tolerance 1e-4 (two solves, each ~1e-5).
     fast = lambda T, p: 1e20 * ra.momentum_transfer_rate(T, p)
     for p in (NEAR, FAR_ABOVE):

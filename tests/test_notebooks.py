@@ -26,7 +26,6 @@ def _run(stem, fast, timeout, workdir):
     to ``workdir/notebooks/figures`` and never overwrite the committed full-resolution ones."""
     (workdir / "notebooks").mkdir()
     shutil.copy(NOTEBOOKS / f"{stem}.py", workdir / "notebooks")
-    shutil.copytree(NOTEBOOKS.parent / "fits", workdir / "fits")  # fit files some notebooks read
     env = dict(os.environ, BKDM_NOTEBOOK_FAST="1" if fast else "0", MPLBACKEND="Agg")
     proc = subprocess.run([sys.executable, f"notebooks/{stem}.py"], cwd=workdir, env=env,
                           capture_output=True, text=True, timeout=timeout)

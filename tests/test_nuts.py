@@ -291,18 +291,6 @@ def test_start_values_and_chain_method_validation():
         nuts.run_nuts(joint, pool_step_size="median")
 
 
-def test_convergence_warnings():
-    # thresholds of Vehtari et al. 2021: R̂ ≤ 1.01, bulk and tail ESS ≥ 100 per chain
-    good = {"r_hat": 1.005, "ess_bulk": 450.0, "ess_tail": 420.0}
-    summary = {"a": good, "b": {"r_hat": 1.23, "ess_bulk": 14.0, "ess_tail": 401.0},
-               "n_divergences": 3, "relic_failures": 0}
-    warnings = nuts.convergence_warnings(summary, ("a", "b"), chains=4)
-    assert len(warnings) == 3 and not any(w.startswith("a:") for w in warnings)
-    assert "b: r_hat = 1.23 > 1.01" in warnings[0] and "bulk ESS = 14 < 100 per chain (400)" in warnings[1]
-    assert "3 divergent transitions" in warnings[2]
-    assert nuts.convergence_warnings({"a": good, "n_divergences": 0, "relic_failures": 0}, ("a",), 4) == []
-
-
 @pytest.mark.slow
 def test_nuts_with_the_real_relic_solve():
     joint = JointLikelihood(fitspec.parse(FIT))

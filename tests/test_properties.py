@@ -241,7 +241,8 @@ FAST_PARTICLE_BATCH = 256
 FAST_EXAMPLES = 4
 # fixed examples; no shrinking (a seed has no simpler form: the failing points themselves are printed)
 derandomized = functools.partial(settings, deadline=None, derandomize=True, database=None,
-                                 phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+                                 phases=[Phase.explicit, Phase.generate],
+                                 suppress_health_check=list(HealthCheck))
 
 
 @pytest.mark.parametrize("name", list(PARTICLE))

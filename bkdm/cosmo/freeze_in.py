@@ -37,6 +37,12 @@ ln Γ_prod(u) is tabulated once per parameter point (Chebyshev, 64 nodes) becaus
 averages are 1-D integrals; an optional analytic ``window(T, params)`` multiplies the production
 (the ALP model uses it to switch partonic processes off below the QCD transition). x_end covers the
 mediator's decay: max(60, 30 x_dec) with H(T_dec) = Γ_a.
+
+Saved histories (``history`` > 0, for plots): the saved yields are exponentials of the solved
+logarithms, so they keep ``rtol``/``atol`` as a *relative* accuracy down to any size (with the linear
+yields of bkdm ≤ 2026-12 the saved Y_a was unresolved below atol × Y_a^eq(T_start) and needed a tighter
+atol); ``yield_mediator_floor`` (the absolute resolution of the saved Y_a, used by
+``bkdm.plotting.relic_curves``) is therefore 0.
 """
 
 import equinox as eqx
@@ -66,6 +72,7 @@ class FreezeInResult(eqx.Module):
     yield_mediator_history: jax.Array | None = None
     yield_dm_history: jax.Array | None = None
     yield_mediator_eq_history: jax.Array | None = None
+    yield_mediator_floor: jax.Array | None = None  # absolute accuracy of the saved Y_a (module docstring)
 
 
 def analytic_yield(m_med, g_med, width_dm):
@@ -219,4 +226,5 @@ def solve(log_production_rate, params, m_med, g_med, m_dm, g_dm, width_sm, width
         out["yield_mediator_history"] = jnp.exp(ys[:, 0] + log_scale_a + log_rho_a)
         out["yield_dm_history"] = jnp.where(produced, jnp.exp(ys[:, 1] + log_scale_x + log_rho_x), 0.0)
         out["yield_mediator_eq_history"] = thermo.yield_eq(m_med, g_med, m_med / xs)
+        out["yield_mediator_floor"] = jnp.zeros_like(xs[0])  # relative accuracy only (module docstring)
     return FreezeInResult(**out)

@@ -32,6 +32,7 @@ converged iff, after the polish, H is positive definite and EDM ≤ EDM_MAX = 10
 
 import copy
 import dataclasses
+import hashlib
 import json
 import math
 import time
@@ -53,6 +54,10 @@ LBFGS_MEMORY = 40
 NEWTON_ITERATIONS = 4  # Newton polish of a minimum (best fit, profile points)
 NEWTON_EDM = 1e-8  # polish target: estimated distance to the minimum [−2 ln L]
 NEWTON_HALVINGS = 8
+FORMAT_VERSION = 2  # of bestfit.json (BestFitResult.to_dict); 1 = bkdm 0.1.0's parallel lists
+# BestFitResult fields written to bestfit.json as they are (format 2), after and before the parameters
+_JSON_RESULT_KEYS = ("twice_nll", "terms", "twice_nll_sm", "delta_chi2_sm", "observables", "converged", "edm")
+_JSON_RECORD_KEYS = ("starts", "relic_failures", "wall_time_s", "notes", "provenance")
 
 
 def _logistic(w):
@@ -353,7 +358,21 @@ class BestFitResult(JsonResult):
     at the best fit; ``edm``: estimated distance to the minimum [−2 ln L]; ``notes``: warnings.
     ``delta_chi2_sm`` = (−2 ln L_BelleII)_SM − (−2 ln L_BelleII) at the best fit (> 0: Belle II
     prefers the new physics). ``starts``: one dict per start
-    (``theta0``, ``theta``, ``twice_nll``, ``converged``, ``steps``). JSON: non-finite numbers → null.
+    (``theta0``, ``theta``, ``twice_nll``, ``converged``, ``steps``). ``units``: of each parameter
+    (the model's ``PARAMETERS``; "" for aliases). ``provenance``: ``fit_hash`` (sha256 of the fit's
+    declaration) and ``bkdm_version``.
+
+    JSON (``save_json``/``load_json``, format version :data:`FORMAT_VERSION`; non-finite numbers → null)::
+
+        {"format_version": 2, "bkdm_version": "0.1.0", "fit_hash": "<sha256 hex>", "fit": "<name>",
+         "model": "<model>", "parameters": {"m_a": {"value": 2.11, "error": 0.10,
+         "interval": [2.01, 2.21], "unit": "GeV"}, ...}, "twice_nll": ..., "terms": {...},
+         "twice_nll_sm": ..., "delta_chi2_sm": ..., "observables": {...}, "converged": true, "edm": ...,
+         "covariance": {"names": [...], "matrix": [[...]]}, "nuisances": {"names": [...],
+         "values": [...]}, "starts": [...], "relic_failures": 0, "wall_time_s": ..., "notes": [...],
+         "provenance": {...}}
+
+    ``load_json`` also reads format 1 (bkdm 0.1.0: ``names``, ``theta``, ``theta_sigma``, ... lists).
     """
 
     spec_name: str
@@ -376,9 +395,38 @@ class BestFitResult(JsonResult):
     edm: float = math.nan
     notes: list = dataclasses.field(default_factory=list)
     nuisance_names: tuple = ()
+    units: tuple = ()
+    provenance: dict = dataclasses.field(default_factory=dict)
+
+    def to_dict(self):
+        """The JSON-ready dict of ``bestfit.json`` (class docstring)."""
+        flat = super().to_dict()
+        units = self.units or ("",) * len(self.names)
+        parameters = {name: {"value": flat["theta"][i], "error": flat["theta_sigma"][i],
+                             "interval": flat["theta_interval"][i], "unit": units[i]}
+                      for i, name in enumerate(self.names)}
+        head = {"format_version": FORMAT_VERSION, "bkdm_version": self.provenance.get("bkdm_version"),
+                "fit_hash": self.provenance.get("fit_hash"), "fit": self.spec_name, "model": self.model_name,
+                "parameters": parameters}
+        arrays = {"covariance": {"names": list(self.names), "matrix": flat["covariance"]},
+                  "nuisances": {"names": list(self.nuisance_names), "values": flat["nuisances"]}}
+        return {**head, **{key: flat[key] for key in _JSON_RESULT_KEYS}, **arrays,
+                **{key: flat[key] for key in _JSON_RECORD_KEYS}}
 
     @classmethod
     def from_dict(cls, data):
+        """From :meth:`to_dict`'s format, or format 1 of bkdm 0.1.0 (class docstring)."""
+        if data.get("format_version", 1) >= 2:
+            parameters = data["parameters"]
+            data = {
+                **{key: data[key] for key in (*_JSON_RESULT_KEYS, *_JSON_RECORD_KEYS)},
+                "spec_name": data["fit"], "model_name": data["model"], "names": list(parameters),
+                "theta": [p["value"] for p in parameters.values()],
+                "theta_sigma": [p["error"] for p in parameters.values()],
+                "theta_interval": [p["interval"] for p in parameters.values()],
+                "units": tuple(p["unit"] for p in parameters.values()),
+                "covariance": data["covariance"]["matrix"], "nuisances": data["nuisances"]["values"],
+                "nuisance_names": data["nuisances"]["names"]}
         values = dict(data)
         for key in ("theta", "theta_sigma", "theta_interval", "covariance", "nuisances"):
             values[key] = array_from_json(values[key])
@@ -389,6 +437,7 @@ class BestFitResult(JsonResult):
 
     @classmethod
     def load_json(cls, path):
+        """Read ``bestfit.json`` (either format)."""
         return cls.from_dict(json.loads(Path(path).read_text()))
 
     def summary(self):
@@ -403,6 +452,34 @@ class BestFitResult(JsonResult):
             lines.append(f"  Belle II: Δχ²(SM − best) = {self.delta_chi2_sm:.3f}")
         lines.extend(f"  note: {n}" for n in self.notes)
         return "\n".join(lines)
+
+
+def _units(joint):
+    """Units of the free parameters, from the model's parameter table ('' where the joint has no model)."""
+    table = getattr(getattr(joint, "model", None), "PARAMETERS", {}) or {}
+    return tuple(getattr(table.get(n), "unit", "") for n in joint.names)
+
+
+def fit_provenance(spec):
+    """{"fit_hash", "bkdm_version"} of a fit: the sha256 of the canonical JSON of its declaration
+    (model, priors, fixed values, likelihood terms, settings; not its file path) and bkdm's version."""
+    from bkdm import __version__
+
+    fields = dataclasses.fields(spec) if dataclasses.is_dataclass(spec) else ()
+    names = [f.name for f in fields] or sorted(vars(spec))   # a duck-typed spec (tests' toy joints)
+    declaration = {n: getattr(spec, n) for n in names if n != "source"}
+    text = json.dumps(json_safe(_plain(declaration)), sort_keys=True, separators=(",", ":"))
+    return {"fit_hash": hashlib.sha256(text.encode()).hexdigest(), "bkdm_version": __version__}
+
+
+def _plain(value):
+    if dataclasses.is_dataclass(value):
+        return _plain(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _start_points(joint, priors, starts, seed):
@@ -486,4 +563,6 @@ def best_fit(joint, starts=8, max_steps=400, seed=0, tolerance=1e-6, progress=Tr
         delta_chi2_sm=None if sm is None else float(sm) - terms["belle2"],
         starts=starts_info, converged=converged, relic_failures=joint.relic_failures - failures0,
         wall_time_s=time.perf_counter() - t0, edm=edm, notes=notes,
-        nuisance_names=tuple(joint.nuisance_names))
+        nuisance_names=tuple(joint.nuisance_names),
+        units=_units(joint),
+        provenance=fit_provenance(joint.spec))

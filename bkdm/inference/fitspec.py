@@ -1,4 +1,8 @@
-"""Fit declarations: ``fits/*.toml`` files → validated :class:`FitSpec` objects.
+"""Fit declarations: TOML fit files → validated :class:`FitSpec` objects.
+
+The fits shipped with bkdm are package data (``bkdm/fits/*.toml``): :func:`shipped_fits` lists them
+and :func:`load` accepts their names (``load("alp-freeze-in")``, the ``[fit] name``; the file stem
+``alp_freeze_in`` works too) as well as paths of your own files.
 
 A fit file declares a model, its free parameters with priors, fixed parameters, likelihood terms
 and sampler/scan settings (units: GeV for masses, GeV⁻¹ for dimensionful couplings, as in each
@@ -6,7 +10,7 @@ model's ``PARAMETERS``)::
 
     [fit]
     name = "alp-freeze-in"
-    model = "alp"                       # alp | dark-photon | resonant-alp
+    model = "alp"                       # alp | dark-photon | resonant-alp | a registered model
     description = "..."
 
     [free.m_a]                          # one table per free parameter
@@ -29,8 +33,11 @@ model's ``PARAMETERS``)::
     [sampler]  chains = 4, warmup = 1000, draws = 1000, seed = 0, target_accept = 0.8, max_tree_depth = 8,
                warmup_tree_depth = 8 (cap during warmup only), pool_step_size = true (one step size
                for the vectorized chains, see bkdm.inference.nuts.run_nuts), init_from_bestfit = true
+    [smc]      particles = 128 (per run), runs = 4, mcmc_steps = 4, leapfrog_steps = 8, target_ess = 0.5,
+               seed = 0, modes = { m_a = [2.546] } (posterior mass per region; bkdm.inference.smc)
     [scan]     points = 2500, mode = "grid" | "random", observables = ["omega_h2", "twice_nll"], chunk = 500
-    [quick]    # overrides used by `--quick`, e.g. bestfit = { starts = 2 }, sampler = { draws = 200 }
+    [quick]    # overrides used by `--quick`, e.g. bestfit = { starts = 2 }, sampler = { draws = 200 },
+               # smc = { particles = 64 }
 
 Every problem is a ``ValueError`` naming the file, the field and the allowed values.
 """
@@ -45,15 +52,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bkdm.models import MODEL_NAMES, get_model
+from bkdm.models import get_model, model_names
 
 PRIOR_KINDS = ("uniform", "log-uniform", "normal")
-SECTIONS = ("fit", "free", "fixed", "likelihood", "bestfit", "sampler", "scan", "quick")
+SECTIONS = ("fit", "free", "fixed", "likelihood", "bestfit", "sampler", "smc", "scan", "quick")
 LIKELIHOOD_KEYS = ("belle2", "planck", "constraints", "relic")
 BESTFIT_DEFAULTS = {"starts": 8, "max_steps": 400, "seed": 0, "tolerance": 1e-6}
 SAMPLER_DEFAULTS = {"chains": 4, "warmup": 1000, "draws": 1000, "seed": 0, "target_accept": 0.8,
                     "max_tree_depth": 8, "warmup_tree_depth": 8, "init_from_bestfit": True,
                     "pool_step_size": True}
+SMC_DEFAULTS = {"particles": 128, "runs": 4, "mcmc_steps": 4, "leapfrog_steps": 8, "target_ess": 0.5,
+                "seed": 0, "modes": {}}
 SCAN_DEFAULTS = {"points": 2500, "mode": "grid", "observables": ["omega_h2", "br_b_to_k_invisible",
                                                                   "twice_nll"],
                  "chunk": 500, "seed": 0, "profile_nuisances": False}
@@ -163,6 +172,7 @@ class FitSpec:
     scan: dict
     quick: dict
     source: str = "<dict>"
+    smc: dict = dataclasses.field(default_factory=lambda: dict(SMC_DEFAULTS))
 
     @property
     def model(self):
@@ -177,7 +187,7 @@ class FitSpec:
         def merged(section):
             return {**getattr(self, section), **self.quick.get(section, {})}
         return dataclasses.replace(self, bestfit=merged("bestfit"), sampler=merged("sampler"),
-                                   scan=merged("scan"))
+                                   scan=merged("scan"), smc=merged("smc"))
 
     def parameter_values(self, theta):
         """All parameter values (fit-level names) for free values ``theta`` (sequence, same order as
@@ -318,10 +328,13 @@ def parse(data, source="<dict>"):
     fit = data.get("fit")
     if not isinstance(fit, dict):
         _err(where, "missing [fit] section (name, model, description)")
-    model_name = fit.get("model")
-    if model_name not in MODEL_NAMES:
-        _err(f"{where}: fit.model", f"{model_name!r} is not allowed: choose one of {list(MODEL_NAMES)}")
-    model = get_model(model_name)
+    try:
+        model = get_model(fit.get("model"))
+    except ValueError:
+        _err(f"{where}: fit.model", f"{fit.get('model')!r} is not allowed: choose one of "
+             f"{list(model_names())} "
+             "(your own models: docs/add-a-model.md)")
+    model_name = model.NAME
     allowed = model_parameter_names(model)
     free_tables = data.get("free", {})
     if not isinstance(free_tables, dict) or not free_tables:
@@ -377,10 +390,13 @@ def parse(data, source="<dict>"):
     bestfit = _parse_options(f"{where}: [bestfit]", data.get("bestfit", {}), BESTFIT_DEFAULTS)
     sampler = _parse_options(f"{where}: [sampler]", data.get("sampler", {}), SAMPLER_DEFAULTS)
     scan = _parse_options(f"{where}: [scan]", data.get("scan", {}), SCAN_DEFAULTS)
+    smc = _parse_options(f"{where}: [smc]", data.get("smc", {}), SMC_DEFAULTS)
+    _check_smc(f"{where}: smc", smc, free)
     for key in ("chains", "warmup", "draws", "max_tree_depth", "warmup_tree_depth"):
         v = sampler[key]
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             _err(f"{where}: sampler.{key}", f"must be a positive integer, got {v!r}")
+    _check_sampler_reach(f"{where}: sampler", sampler)
     for key in ("pool_step_size", "init_from_bestfit"):
         if not isinstance(sampler[key], bool):
             _err(f"{where}: sampler.{key}", f"must be true or false, got {sampler[key]!r}")
@@ -398,17 +414,61 @@ def parse(data, source="<dict>"):
             _err(f"{where}: scan.{key}", f"must be a positive integer, got {v!r}")
     quick = data.get("quick", {})
     for section, table in quick.items():
-        if section not in ("bestfit", "sampler", "scan"):
-            _err(f"{where}: quick.{section}", "only bestfit, sampler and scan can be overridden")
-        defaults = {"bestfit": BESTFIT_DEFAULTS, "sampler": SAMPLER_DEFAULTS, "scan": SCAN_DEFAULTS}[section]
-        _parse_options(f"{where}: quick.{section}", table, defaults)
+        if section not in ("bestfit", "sampler", "smc", "scan"):
+            _err(f"{where}: quick.{section}", "only bestfit, sampler, smc and scan can be overridden")
+        current = {"bestfit": bestfit, "sampler": sampler, "smc": smc, "scan": scan}[section]
+        merged = _parse_options(f"{where}: quick.{section}", table, current)
+        if section == "smc":
+            _check_smc(f"{where}: quick.smc", merged, free)
+        if section == "sampler":
+            for key in ("chains", "draws"):
+                if not isinstance(merged[key], int) or isinstance(merged[key], bool) or merged[key] < 1:
+                    _err(f"{where}: quick.sampler.{key}", f"must be a positive integer, got {merged[key]!r}")
+            _check_sampler_reach(f"{where}: quick.sampler", merged)
     spec = FitSpec(name=str(fit.get("name", Path(where).stem)), model_name=model_name,
                    description=str(fit.get("description", "")), free=free, fixed=fixed,
                    likelihood=likelihood, bestfit=bestfit, sampler=sampler, scan=scan, quick=quick,
-                   source=where)
+                   source=where, smc=smc)
     _check_builds(spec)
     _check_prior_box(spec)
     return spec
+
+
+def _check_sampler_reach(where, sampler):
+    """Sampler settings that cannot reach the convergence targets are errors naming the key."""
+    from bkdm.inference.convergence import check_settings
+
+    try:
+        check_settings(sampler["chains"], sampler["draws"], where="sampler")
+    except ValueError as exc:
+        _err(where, str(exc))
+
+
+def _check_smc(where, smc, free):
+    """SMC settings that cannot work (bkdm.inference.convergence.check_smc_settings) and ``modes``:
+    {free parameter: [split values inside its prior range, increasing]}."""
+    from bkdm.inference.convergence import check_smc_settings
+
+    try:
+        check_smc_settings(smc["particles"], smc["runs"], smc["target_ess"], smc["mcmc_steps"],
+                           smc["leapfrog_steps"], where="smc")
+    except ValueError as exc:
+        _err(where, str(exc))
+    modes = smc["modes"]
+    if not isinstance(modes, dict):
+        _err(f"{where}.modes", f"must be a table {{parameter = [split values]}}, got {modes!r}")
+    for name, splits in modes.items():
+        if name not in free:
+            _err(f"{where}.modes.{name}", f"not a free parameter; choose from {sorted(free)}")
+        prior = free[name]
+        if not (isinstance(splits, list) and splits):
+            _err(f"{where}.modes.{name}", f"must be a non-empty list of split values, got {splits!r}")
+        values = [_number(f"{where}.modes.{name}", v) for v in splits]
+        if values != sorted(set(values)) or any(
+                (prior.low is not None and v <= prior.low) or (prior.high is not None and v >= prior.high)
+                for v in values):
+            _err(f"{where}.modes.{name}", f"split values must increase and lie inside the prior range "
+                 f"[{prior.low}, {prior.high}], got {splits!r}")
 
 
 def _check_builds(spec):
@@ -467,11 +527,40 @@ def _check_prior_box(spec):
              f"the parameters involved: {', '.join(cond.parameters)}")
 
 
-def load(path):
-    """Read and validate a fit file (TOML)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FitFileError(f"{path}: no such fit file")
+def _key(name):
+    return str(name).strip().lower().replace("_", "-")
+
+
+def shipped_fits():
+    """{fit name: path} of the fit files shipped with bkdm (``bkdm/fits/*.toml``, package data)."""
+    from importlib import resources
+
+    out = {}
+    for entry in sorted(resources.files("bkdm").joinpath("fits").iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            path = Path(str(entry))
+            name = tomllib.loads(path.read_text()).get("fit", {}).get("name", path.stem)
+            out[str(name)] = path
+    return out
+
+
+def resolve(path_or_name):
+    """The path of a fit file: ``path_or_name`` itself if that file exists, else the shipped fit of
+    that name (``[fit] name`` or file stem; ``-``/``_`` and case ignored). FitFileError if neither."""
+    path = Path(path_or_name)
+    if path.is_file():
+        return path
+    shipped = shipped_fits()
+    for name, file in shipped.items():
+        if _key(path_or_name) in (_key(name), _key(file.stem)):
+            return file
+    raise FitFileError(f"{path}: no such fit file, nor a shipped fit (shipped: {sorted(shipped)}; "
+                       "`bkdm fits` lists them)")
+
+
+def load(path_or_name):
+    """Read and validate a fit file (TOML): a path, or the name of a shipped fit (:func:`resolve`)."""
+    path = resolve(path_or_name)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

@@ -144,10 +144,16 @@ class JointLikelihood:
         self.relic_failures += int(np.sum((np.asarray(status) != 0) | ~np.isfinite(np.asarray(value))))
 
     def omega_h2(self, theta):
-        """(Ωh², status) for ``theta``; status 0 = success (differentiable, see module docstring)."""
-        val, status = self._omega(jnp.asarray(theta, dtype=jnp.float64))
+        """(Ωh², status) for ``theta``; status 0 = success (differentiable, see module docstring).
+        Failed solves are counted in ``relic_failures``."""
+        val, status = self.relic(theta)
         jax.debug.callback(self._count, status, val)
         return val, status
+
+    def relic(self, theta):
+        """:meth:`omega_h2` without the failure count (a host callback per point under ``vmap``):
+        for batched callers that count failures themselves."""
+        return self._omega(jnp.asarray(theta, dtype=jnp.float64))
 
     def observables(self, theta):
         """Named physics quantities at ``theta`` (for reports, scans and plots)."""
@@ -186,6 +192,52 @@ class JointLikelihood:
     def twice_nll(self, theta, nuisances):
         """Total −2 ln L(θ, ν) (+∞ where the relic solve failed)."""
         return sum(self.terms(theta, nuisances).values())
+
+    @property
+    def observation_labels(self):
+        """Labels of :meth:`pointwise_log_likelihood`'s entries: ``belle2:<bin>`` per Belle II main bin,
+        ``belle2:auxiliary`` (its nuisance constraint terms), ``planck``, ``limit:<name>``."""
+        labels = []
+        if self.belle2 is not None:
+            labels += [f"belle2:{b}" for b in self.belle2.bin_labels] + ["belle2:auxiliary"]
+        if self.planck_options is not None:
+            labels.append("planck")
+        labels += [f"limit:{name}" for name in self.limits]
+        return tuple(labels)
+
+    def pointwise_log_likelihood(self, theta, nuisances, omega_h2=None):
+        """ln L per observation (order of :attr:`observation_labels`), normalisation constants
+        included, so the entries are log densities of the data: Belle II main bins ln Pois(n_i | λ_i)
+        and the summed auxiliary terms (:meth:`Belle2Likelihood.pointwise_log_likelihood`), Planck
+        ln N(0.120 | Ωh², σ) (docs/physics/constants.md §1.3; σ of :mod:`bkdm.likelihoods.planck`),
+        each flavour limit ln N(0 | BR, σ_limit) (:mod:`bkdm.likelihoods.constraints`). Their sum is
+        −½ :meth:`twice_nll` + the Gaussian constants −½ ln(2πσ²). ``omega_h2``: a relic density
+        already computed at ``theta`` (e.g. a posterior draw's), else it is solved here; a non-finite
+        one gives −∞ for Planck. Dimensionless; JAX (jit/vmap)."""
+        theta = jnp.asarray(theta, dtype=jnp.float64)
+        out = []
+        if self.belle2 is not None:
+            main, aux = self.belle2.pointwise_log_likelihood(self.belle2_parameters(nuisances),
+                                                             self.b_np_bins(theta))
+            out += [main, jnp.reshape(aux, (1,))]
+        if self.planck_options is not None:
+            if omega_h2 is None:
+                val, status = self.omega_h2(theta)
+                omega_h2 = jnp.where(status == 0, val, jnp.nan)
+            omega_h2 = jnp.asarray(omega_h2, dtype=jnp.float64)
+            ok = jnp.isfinite(omega_h2)
+            sigma = planck.omega_h2_sigma(self.planck_options["theory_uncertainty"])
+            chi2 = planck.twice_nll(jnp.where(ok, omega_h2, planck.OMEGA_DM_H2),
+                                    self.planck_options["theory_uncertainty"])
+            term = -0.5 * chi2 - 0.5 * jnp.log(2 * jnp.pi * sigma**2)
+            out.append(jnp.reshape(jnp.where(ok, term, -jnp.inf), (1,)))
+        if self.limits:
+            p = self.params(theta)
+            for name in self.limits:
+                sigma = constraints.limit_sigma(name)
+                chi2 = constraints.twice_nll(self.model, p, (name,))
+                out.append(jnp.reshape(-0.5 * chi2 - 0.5 * jnp.log(2 * jnp.pi * sigma**2), (1,)))
+        return jnp.concatenate(out)
 
     def twice_nll_sm(self):
         """−2 ln L of the Standard Model (B_NP = 0) minimised over the nuisances: the Δχ² reference

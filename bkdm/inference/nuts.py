@@ -45,10 +45,13 @@ every leapfrog step). Measured on the ALP default fit: one batched value-only so
 for 4000 draws; ``make_model(joint, observables=True)`` has them as numpyro ``deterministic`` sites
 for ``numpyro.infer.Predictive``.
 
-Result: :class:`NutsResult` — ArviZ ``InferenceData`` (posterior: θ's, ``nuisances``, observables;
-sample_stats: diverging, n_steps, tree_depth, acceptance_rate, energy, lp, step_size; attrs: run
-settings) and a summary (per θ: mean, sd, hdi_3%, hdi_97% (94 % HDI), r_hat, ess_bulk, ess_tail;
-n_divergences, relic_failures, timings, ess_per_second = min bulk ESS over θ / sampling time).
+Result: :class:`NutsResult` — ArviZ ``InferenceData`` (:mod:`bkdm.inference.inference_data`:
+posterior — θ's, ``nuisances``, observables; sample_stats — diverging, n_steps, tree_depth,
+acceptance_rate, energy, lp, step_size; log_likelihood pointwise per observation; observed_data;
+prior; attrs — bkdm version, fit, model, fit-file hash, units, run settings) and a summary (per θ:
+mean, sd, hdi_3%, hdi_97% (94 % HDI), r_hat, ess_bulk, ess_tail; n_divergences, relic_failures,
+timings, ess_per_second = min bulk ESS over θ / sampling time; the verdict of
+:func:`bkdm.inference.convergence.assess`: converged, verdict, warnings, suggestions).
 """
 
 import dataclasses
@@ -74,7 +77,7 @@ from numpyro.infer.hmc_util import dual_averaging
 from numpyro.infer.reparam import TransformReparam
 from tqdm.auto import tqdm
 
-from bkdm.inference import bestfit
+from bkdm.inference import bestfit, convergence, inference_data
 from bkdm.inference import scan as scan_module
 
 CHAIN_METHODS = ("auto", "parallel", "vectorized", "sequential")
@@ -551,6 +554,7 @@ def run_nuts(joint, chains=4, warmup=1000, draws=1000, seed=0, target_accept=0.8
             raise ValueError(f"{key} must be a positive integer, got {value!r}")
     if not 0.0 < target_accept < 1.0:
         raise ValueError(f"target_accept must be in (0, 1), got {target_accept!r}")
+    convergence.check_settings(chains, draws)
     method = resolve_chain_method(chain_method, chains)
     if mass_matrix not in MASS_MATRICES:
         raise ValueError(f"mass_matrix = {mass_matrix!r} is not allowed: choose one of {list(MASS_MATRICES)}")
@@ -600,12 +604,9 @@ def run_nuts(joint, chains=4, warmup=1000, draws=1000, seed=0, target_accept=0.8
     timings = {"wall_time_s": wall_time, "compile_time_s": clock.compile_time,
                "warmup_time_s": clock.times["warmup"], "sampling_time_s": sampling_time}
     n_divergences = int(sample_stats["diverging"].sum())
-    idata = az.from_dict(
-        posterior=posterior, sample_stats=sample_stats,
-        coords={"nuisance": list(joint.nuisance_names)} if joint.n_nuisance else None,
-        dims={"nuisances": ["nuisance"]} if joint.n_nuisance else None,
-        attrs={**{k: str(v) for k, v in settings.items()}, "relic_failures": relic_failures,
-               "n_divergences": n_divergences, **timings})
+    idata = inference_data.build(joint, posterior, sample_stats,
+                                 {**settings, "sampler": "nuts", "relic_failures": relic_failures,
+                                  "n_divergences": n_divergences, **timings}, prior_seed=seed)
 
     table = az.summary(idata, var_names=list(joint.names), hdi_prob=HDI_PROB, kind="all", round_to="none")
     columns = ("mean", "sd", "hdi_3%", "hdi_97%", "r_hat", "ess_bulk", "ess_tail")
@@ -620,32 +621,5 @@ def run_nuts(joint, chains=4, warmup=1000, draws=1000, seed=0, target_accept=0.8
         "mean_acceptance": float(sample_stats["acceptance_rate"].mean()),
         "settings": settings,
     }
-    summary["warnings"] = convergence_warnings(summary, joint.names, chains)
+    summary.update(convergence.assess(summary, joint.names, draws, "nuts", settings))
     return NutsResult(idata, summary)
-
-
-R_HAT_MAX, ESS_PER_CHAIN_MIN = 1.01, 100  # Vehtari et al. 2021 (arXiv:1903.08008), Sec. 4
-
-
-def convergence_warnings(summary, names, chains):
-    """Plain-text warnings for a NUTS summary: R̂ > 1.01 or bulk/tail ESS < 100 per chain for any
-    parameter in ``names`` (the thresholds of Vehtari et al. 2021), divergent transitions, failed
-    relic solves. Empty when none applies."""
-    out = []
-    for name in names:
-        s = summary[name]
-        r_hat, bulk, tail = s.get("r_hat"), s.get("ess_bulk"), s.get("ess_tail")
-        if r_hat is None or r_hat > R_HAT_MAX:
-            out.append(f"{name}: r_hat = {r_hat if r_hat is None else round(r_hat, 3)} > {R_HAT_MAX}: the "
-                       "chains disagree; run more draws (sampler.draws) before trusting its posterior")
-        low = [f"{k} ESS = {v if v is None else round(v)}" for k, v in (("bulk", bulk), ("tail", tail))
-               if v is None or v < ESS_PER_CHAIN_MIN * chains]
-        if low:
-            out.append(f"{name}: {', '.join(low)} < {ESS_PER_CHAIN_MIN} per chain "
-                       f"({ESS_PER_CHAIN_MIN * chains}): means and intervals are noisy")
-    if summary.get("n_divergences"):
-        out.append(f"{summary['n_divergences']} divergent transitions: the sampler may under-explore "
-                   "where they occur (see sample_stats.diverging)")
-    if summary.get("relic_failures"):
-        out.append(f"{summary['relic_failures']} failed relic solves (zero likelihood there)")
-    return out

@@ -39,6 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 import pyhf
 import scipy.optimize
+from jax.scipy.special import gammaln
 
 from bkdm._validation import check_choice
 from bkdm.flavour import BELLE2_N_GEN_BINS, belle2_sm_bin_branching_fractions
@@ -72,6 +73,33 @@ SIGNAL_CHANNELS = (
     SignalChannel(CHANNEL_HTA, "sgn_1_had", "number_density_hta.csv", "bkdm_np_hta"),
 )
 POI = "mu"  # B(B⁺→K⁺νν̄)/4.97e-6 in the published model
+
+# Analysis bins (docs/physics/belle2-likelihood.md §9.3–9.4; edges inferred from the files): ITA channels
+# A–D are 3 bins of the reconstructed q² [GeV²] times η(BDT₂) slices, bin index 3 k_η + k_q² (q² fastest);
+# the HTA has 6 bins of η(BDT_h) with equal SM signal (edges not in the file).
+ITA_Q2_REC_EDGES = (-1.0, 4.0, 8.0, 25.0)
+ITA_ETA_EDGES = {CHANNEL_ITA_A: (0.94, 0.96, 0.98, 1.00), CHANNEL_ITA_B: (0.92, 0.94),
+                 CHANNEL_ITA_C: (0.94, 0.96, 0.98, 1.00), CHANNEL_ITA_D: (0.92, 0.94)}
+HTA_BINS = 6
+
+
+def analysis_bins(channel):
+    """Definitions of a channel's bins: one dict per bin with ``q2_rec`` ((low, high) [GeV²] or None)
+    and ``eta`` ((low, high) of η(BDT₂) for the ITA, None for the HTA whose edges are unknown) and
+    ``index`` (position within the channel)."""
+    if channel == CHANNEL_HTA:
+        return [{"index": i, "q2_rec": None, "eta": None} for i in range(HTA_BINS)]
+    if channel not in ITA_ETA_EDGES:
+        raise ValueError(f"channel = {channel!r} is not allowed: choose one of "
+                         f"{[*ITA_ETA_EDGES, CHANNEL_HTA]}")
+    q2, eta = ITA_Q2_REC_EDGES, ITA_ETA_EDGES[channel]
+    return [{"index": 3 * k + j, "q2_rec": (q2[j], q2[j + 1]), "eta": (eta[k], eta[k + 1])}
+            for k in range(len(eta) - 1) for j in range(len(q2) - 1)]
+
+
+def _short_channel(name):
+    """Short label of a channel: "A".."D" for the ITA regions (``A__…``), else the name itself."""
+    return name.split("__")[0]
 
 
 def _data_file(name):
@@ -216,6 +244,15 @@ class Belle2Likelihood:
         with _pyhf_backend("jax"):
             jaxpr = jax.make_jaxpr(self._pyhf_twice_nll)(jnp.asarray(self.init), jnp.zeros(BELLE2_N_GEN_BINS))
         self._twice_nll_jaxpr = jax.extend.core.jaxpr_as_fun(jaxpr)
+        with _pyhf_backend("jax"):
+            jaxpr = jax.make_jaxpr(self._pyhf_rates_and_constraint)(jnp.asarray(self.init),
+                                                                     jnp.zeros(BELLE2_N_GEN_BINS))
+        self._rates_jaxpr = jax.extend.core.jaxpr_as_fun(jaxpr)
+        self.n_main = int(config.nmaindata)
+        self.main_data = self.data[: self.n_main]
+        self.aux_data = self.data[self.n_main:]
+        self.bin_labels = tuple(f"{_short_channel(ch)}[{i}]" for ch in config.channels
+                                for i in range(config.channel_nbins[ch]))
         self.twice_nll = jax.jit(self._twice_nll)
         self.value_and_grad = jax.jit(jax.value_and_grad(self._twice_nll, argnums=(0, 1)))
 
@@ -238,6 +275,23 @@ class Belle2Likelihood:
     def _pyhf_twice_nll(self, nuisance_pars, b_np_bins):
         pars = self.full_parameters(nuisance_pars, b_np_bins)
         return -2.0 * self.model.logpdf(pars, jnp.asarray(self.data))[0]
+
+    def _pyhf_rates_and_constraint(self, nuisance_pars, b_np_bins):
+        pars = self.full_parameters(nuisance_pars, b_np_bins)
+        aux = jnp.asarray(self.data[self.model.config.nmaindata:])
+        return self.model.expected_actualdata(pars), self.model.constraint_logpdf(aux, pars)
+
+    def pointwise_log_likelihood(self, nuisance_pars, b_np_bins):
+        """(ln Pois(n_i | λ_i) per main bin i (``bin_labels``; λ_i = pyhf's expected events),
+        ln of the auxiliary-measurement (constraint) terms summed) — the pieces of pyhf's
+        ``logpdf`` with all normalisation constants: ln Pois(n | λ) = n ln λ − λ − ln Γ(n + 1).
+        Their sum is −½ ``twice_nll``. Dimensionless; JAX (jit/vmap/grad)."""
+        args = (jnp.asarray(nuisance_pars, dtype=jnp.float64), jnp.asarray(b_np_bins, dtype=jnp.float64))
+        rates, constraint = self._rates_jaxpr(*args)
+        n = jnp.asarray(self.main_data)
+        safe = jnp.where(rates > 0, rates, 1.0)
+        main = jnp.where(n > 0, n * jnp.log(safe), 0.0) - rates - gammaln(n + 1.0)
+        return jnp.where(rates > 0, main, jnp.where(n > 0, -jnp.inf, -rates)), constraint
 
     def _twice_nll(self, nuisance_pars, b_np_bins):
         args = (jnp.asarray(nuisance_pars, dtype=jnp.float64), jnp.asarray(b_np_bins, dtype=jnp.float64))

@@ -51,6 +51,13 @@ LIMITS = {
 DEFAULT_LIMITS = tuple(LIMITS)
 
 
+def limit_sigma(name):
+    """σ = limit / Φ⁻¹(CL) of the limit ``name`` (a key of :data:`LIMITS`): the Gaussian width the
+    limit is read as (module docstring)."""
+    check_choice("name", name, LIMITS)
+    return LIMITS[name].limit / NormalDist().inv_cdf(LIMITS[name].cl)
+
+
 def half_gaussian_twice_nll(br, limit, cl=0.90):
     """−2 ln L = (max(BR, 0) Φ⁻¹(CL)/limit)² for an upper limit at confidence level CL."""
     check_positive("limit", limit)

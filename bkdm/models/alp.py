@@ -13,8 +13,9 @@ length in metres.
 
 Model choices (SPEC §8 item 11): quark masses in the widths and loop functions are the MS-bar
 values of ``bkdm.constants`` (m_u,d,s at 2 GeV, m_c(m_c), m_b(m_b)); α_s(m_a) from ``bkdm.qcd``
-(four-loop running, frozen below 1 GeV); α = α(0) in a → γγ. The widths are perturbative and
-meant for m_a ≳ 1 GeV (the region [C] studies, m_a ≈ 2 GeV).
+(four-loop running, frozen below 1 GeV); α = α(0) in a → γγ. The partonic widths of [C] hold above
+2.5 GeV; below, :func:`widths` uses the hadronic decays of :mod:`bkdm.models.alp_hadronic` (chiral
+perturbation theory + VMD), joined smoothly between 1.5 and 2.5 GeV (docs/physics/alp-hadronic.md §2.8).
 
 Every function is pure JAX (jit/grad/vmap-safe; vmap over a ``Params`` whose fields are arrays).
 Kinematically closed channels give exactly 0 with finite gradients.
@@ -30,7 +31,7 @@ from bkdm._validation import check_choice, check_nonnegative, check_positive, ch
 from bkdm.cosmo import averages, freeze_in, solver, thermo
 from bkdm.formfactors import bk_f_zero, bkstar_a0
 from bkdm.kinematics import safe_sqrt, sqrt_kallen, threshold_beta, two_body_momentum
-from bkdm.models import base
+from bkdm.models import alp_hadronic, base
 from bkdm.models.base import Condition, ModelParams, ParameterInfo, param
 from bkdm.qcd import alpha_s, n_light_quarks
 
@@ -110,6 +111,15 @@ PARAMETERS = {
 # fit-level aliases (bkdm.inference.fitspec): c_q sets all six quark couplings ([C]'s benchmark)
 ALIASES = {"c_q": lambda value, values: {f"c_{q}{q}": value for q in c.QUARKS}}
 OPTIONS = ()
+# the illustrative point of docs/physics/alp.md §2.7, reproducing [C]'s benchmark statements (m_χ = 1 MeV):
+# default of `bkdm info`/`bkdm relic` and bkdm.benchmark("alp")
+BENCHMARK = {"m_a": 2.1, "f_a": 1.5e8, "m_chi": 1e-3, "c_q": 1.0, "c_sb_v": 1.0, "c_sb_a": 0.0, "c_chi": 1.0}
+DM_DOF = 4.0  # Dirac χ: χ and χ̄, two spin states each
+SYMBOLS = {"m_a": "m_a", "f_a": "f_a", "m_chi": r"m_\chi", "c_chi": r"c_\chi", "c_sb_v": r"c_{sb}^V",
+           "c_sb_a": r"c_{sb}^A", "c_q": "c_q", **{f"c_{q}{q}": f"c_{{{q}{q}}}" for q in c.QUARKS},
+           **{f"c_{lep}{lep}": rf"c_{{\{lep}\{lep}}}" if lep in ("mu", "tau") else f"c_{{{lep}{lep}}}"
+              for lep in c.LEPTONS},
+           "c_gg": "c_{GG}", "c_gamgam": r"c_{\gamma\gamma}", "detector_length": r"L_\mathrm{det}"}
 
 
 def _coupling_over_f_a(p, name):
@@ -256,19 +266,40 @@ def width_to_photons(p):
     return c.ALPHA_EM_0**2 * p.m_a**3 / ((4.0 * jnp.pi) ** 3 * p.f_a**2) * _abs2(c_eff_photon(p))
 
 
+def _hadronic_couplings(p):
+    """(m_a, f_a, (c_uu, c_dd, c_ss), c_G^had) for :mod:`bkdm.models.alp_hadronic`; c_G^had = c_GG +
+    ½ Σ_{c,b,t} c_QQ B₁(4m_Q²/m_a²): the heavy quarks integrated out (docs/physics/alp-hadronic.md §2.8.1)."""
+    light = jnp.stack(jnp.broadcast_arrays(p.c_uu, p.c_dd, p.c_ss), axis=-1)
+    glue = p.c_gg + 0.5 * sum(getattr(p, f"c_{q}{q}") * _b1(_QUARK_MASS[q], p.m_a) for q in ("c", "b", "t"))
+    return p.m_a, p.f_a, light, glue
+
+
 def widths(p):
-    """Partial widths of the ALP [GeV]: keys chi, uu, dd, ss, cc, bb, gg, gamgam, ee, mumu, tautau
-    (NaN at a point outside the model's validity, ``CONDITIONS``)."""
+    """Partial widths of the ALP [GeV] (docs/physics/alp-hadronic.md §2.8.5): chichi, the partonic uu, dd,
+    ss, gg weighted by S(m_a), cc, bb, gamgam (u, d, s loops → hadronic coupling with weight 1 − S), ee,
+    mumu, tautau, and the exclusive hadronic channels of :data:`bkdm.models.alp_hadronic.CHANNELS`
+    weighted by 1 − S. S = 0 below 1.5 GeV, 1 above 2.5 GeV, C² between
+    (:func:`bkdm.models.alp_hadronic.partonic_weight`). The unweighted partonic formulas (13)–(15) of
+    [C] are :func:`width_to_quark_pair`, :func:`width_to_gluons`, :func:`width_to_photons`. NaN at a
+    point outside the model's validity (``CONDITIONS``)."""
+    s = alp_hadronic.partonic_weight(p.m_a)
+    couplings = _hadronic_couplings(p)
+    hadronic = alp_hadronic.exclusive_widths(*couplings)
     out = {"chichi": width_to_dm(p)}
-    out.update({q + q: width_to_quark_pair(p, q) for q in _DECAY_QUARKS})
-    out["gg"] = width_to_gluons(p)
-    out["gamgam"] = width_to_photons(p)
+    out.update({q + q: width_to_quark_pair(p, q) * (s if q in "uds" else 1.0) for q in _DECAY_QUARKS})
+    out["gg"] = s * width_to_gluons(p)
+    # a → γγ: the u, d, s loops of (5) are replaced by the hadronic coupling with weight 1 − S
+    light = sum(c.N_COLOURS * _QUARK_CHARGE[q] ** 2 * getattr(p, f"c_{q}{q}") * _b1(_QUARK_MASS[q], p.m_a)
+                for q in "uds")
+    c_eff = c_eff_photon(p) - (1.0 - s) * (light - alp_hadronic.photon_coupling(*couplings))
+    out["gamgam"] = c.ALPHA_EM_0**2 * p.m_a**3 / ((4.0 * jnp.pi) ** 3 * p.f_a**2) * _abs2(c_eff)
     out.update({lep + lep: width_to_lepton_pair(p, lep) for lep in c.LEPTONS})
+    out.update({k: (1.0 - s) * v for k, v in hadronic.items()})
     return _valid(p, out)
 
 
 def total_width(p):
-    """Γ_a^tot = Γ(χχ̄) + Σ_q Γ(qq̄) + Γ(gg) + Γ(γγ) + Σ_ℓ Γ(ℓℓ) [GeV] (SPEC §2.5)."""
+    """Γ_a^tot = sum of :func:`widths` [GeV] (SPEC §2.5): partonic and hadronic channels joined by S(m_a)."""
     return sum(widths(p).values())
 
 
@@ -372,12 +403,14 @@ def br_b_to_k_invisible(p, ff_alpha=None):
 
 
 def summary(p):
-    """Named floats for a parameter point (eager): widths [GeV], cτ [m], βγ, BRs, invisible fraction.
+    """Named floats for a parameter point (eager): widths [GeV] (hadronic channels below 2.5 GeV, see
+    :func:`widths`), the partonic weight S(m_a), cτ [m], βγ, BRs, invisible fraction.
 
     Closed B decays are reported as 0 (no error).
     """
     out = {f"Gamma(a->{k}) [GeV]": float(v) for k, v in widths(p).items()}
     out["Gamma_total [GeV]"] = float(total_width(p))
+    out["partonic weight S(m_a)"] = float(alp_hadronic.partonic_weight(p.m_a))  # 0: hadronic, 1: partonic
     out["BR(a->chi chibar)"] = float(br_to_dm(p))
     out["c tau_a [m]"] = float(decay_length(p))
     out["beta gamma (B rest frame)"] = float(boost_in_b_decay(p))
@@ -500,7 +533,7 @@ def thermal_photon_mass(T):
     return jnp.sqrt(4.0 * jnp.pi * c.ALPHA_EM_0 / 2.0) * T
 
 
-_LOG_GAMMA_FLOOR = -1000.0  # ln of a negligible production rate per equilibrium ALP [GeV] (log_production_rate)
+_LOG_GAMMA_FLOOR = -1000.0  # ln of a negligible production rate per ALP [GeV] (log_production_rate)
 
 
 def _log_square(y):
@@ -585,8 +618,8 @@ def omega_h2(p, settings=solver.DEFAULT, t_start=T_START):
 
 
 __all__ = [
-    "NAME", "SOURCE", "Params", "PARAMETERS", "CONDITIONS", "validity_status", "mediator_mass", "dm_mass",
-    "loop_function_b1",
+    "NAME", "SOURCE", "Params", "PARAMETERS", "CONDITIONS", "BENCHMARK", "DM_DOF", "ALIASES", "SYMBOLS",
+    "validity_status", "mediator_mass", "dm_mass", "loop_function_b1",
     "c_eff_photon", "c_eff_gluon", "width_to_dm", "width_to_quark_pair", "width_to_lepton_pair",
     "width_to_gluons", "width_to_photons", "widths", "total_width", "br_to_dm", "decay_length",
     "boost_in_b_decay", "br_b_to_k", "br_b_to_kstar", "escape_probability", "invisible_fraction",

@@ -1,14 +1,20 @@
 """Common model interface.
 
-Every model is one module in ``bkdm.models`` exposing the same names, so that likelihoods,
-scans, fits and the command line treat models uniformly (a new model is one new module):
+Every model is a module (or any object with these attributes) that likelihoods, scans, fits and
+the command line treat uniformly. The built-in models live in ``bkdm.models``; your own model is
+registered with :func:`bkdm.models.register_model` (``docs/add-a-model.md``). Required names
+(:data:`REQUIRED`; a model missing any of them is refused at registration):
 
-``NAME``            registry name (``"alp"``, ``"dark-photon"``, ``"resonant-alp"``)
+``NAME``            registry name (``"alp"``, ``"dark-photon"``, ``"resonant-alp"``, ...)
 ``SOURCE``          the paper it implements
 ``Params``          an ``eqx.Module`` subclass of :class:`ModelParams` (validated when built eagerly)
 ``PARAMETERS``      ``{field: ParameterInfo}``: unit, description, allowed range (fit files, CLI)
 ``CONDITIONS``      the model's validity conditions, a tuple of :class:`Condition` (below)
 ``validity_status(p)``     0 where every condition holds, else ``solver.STATUS_INVALID_INPUT`` (pure JAX)
+``BENCHMARK``       ``{parameter: value}`` of the default point of ``bkdm info``/``bkdm relic`` and
+                    :func:`bkdm.benchmark` (fit-level names: aliases and ties to other names allowed)
+``DM_DOF``          internal degrees of freedom g of the dark matter in the relic solve (counting
+                    particle and antiparticle: Dirac 4, Majorana 2), for the Y_eq of yield plots
 ``mediator_mass(p)``       mass of the boson X produced in B → K X [GeV]
 ``dm_mass(p)``             dark-matter mass [GeV]
 ``widths(p)``              ``{channel: partial width [GeV]}`` of the mediator
@@ -17,9 +23,18 @@ scans, fits and the command line treat models uniformly (a new model is one new 
 ``br_b_to_kstar(p)``       BR(B⁺ → K*⁺ X)
 ``invisible_fraction(p)``  probability that X is unseen at Belle II (decay to DM or escape)
 ``br_b_to_k_invisible(p)`` BR(B⁺ → K⁺ X) × invisible fraction — the quantity the Belle II fit sees
-``relic(p, ...)``          relic-density solve: a result with ``omega_h2`` and ``status``
+``summary(p)``             ``{label: float}`` printed by ``bkdm info`` (units in the labels)
+``relic(p, settings=..., history=0, **options)``  the relic-density solve: a result with
+                           ``omega_h2``, ``status`` (0 = success) and, with ``history=N``, the Y(x)
+                           history (the result types of :mod:`bkdm.cosmo`); pure JAX, never raises
+``omega_h2(p, settings=..., **options)``  Ωh² today, raising ``SolverError`` eagerly on failure
 
-All of these are pure JAX functions of the parameter container and work under jit, grad and vmap
+Optional names (:data:`OPTIONAL`, defaults used when absent): ``ALIASES`` (fit-level names that
+expand to fields, ``{alias: function(value, values) → {field: value}}``), ``OPTIONS`` (static
+string fields of ``Params``), ``RELIC_METHODS`` (choices of ``relic``'s ``method`` option, the first
+the default), ``SYMBOLS`` (``{parameter: mathtext}`` for plot labels, e.g. ``"m_a": "m_a"``).
+
+All functions are pure JAX functions of the parameter container and work under jit, grad and vmap
 (vmap over a ``Params`` whose fields are arrays).
 
 Validity. A model is only defined inside its validity region: positive masses, the mass ordering
@@ -250,3 +265,18 @@ class ModelParams(eqx.Module, metaclass=_ParamsMeta):
             return f"{float(a):.6g}" if a.ndim == 0 else np.array2string(a, precision=6, threshold=8)
         body = ", ".join(f"{k}={show(v)}" for k, v in self.as_dict().items())
         return f"{type(self).__module__.rsplit('.', 1)[-1]}.Params({body})"
+
+REQUIRED = ("NAME", "SOURCE", "Params", "PARAMETERS", "BENCHMARK", "DM_DOF", "mediator_mass", "dm_mass",
+            "widths", "total_width", "br_b_to_k", "br_b_to_kstar", "invisible_fraction",
+            "br_b_to_k_invisible", "summary", "relic", "omega_h2")
+OPTIONAL = {"ALIASES": {}, "OPTIONS": (), "RELIC_METHODS": (), "SYMBOLS": {}}
+
+
+def missing_names(model):
+    """The names of :data:`REQUIRED` that ``model`` (a module or object) lacks, in that order."""
+    return [name for name in REQUIRED if not hasattr(model, name)]
+
+
+def optional(model, name):
+    """``model``'s optional attribute ``name`` (:data:`OPTIONAL`), or its default."""
+    return getattr(model, name, OPTIONAL[name])

@@ -113,10 +113,6 @@ PARAMETERS = {
 }
 
 
-ALIASES = {}
-OPTIONS = ()
-
-
 def _br_detail(p):
     """Eager text for a BR > 1 error: the BRs, ε_Z and the largest |ε_Z| allowed."""
     br_k, br_ks = float(_width_b_to_k(p) / GAMMA_B_PLUS), float(_width_b_to_kstar(p) / GAMMA_B_PLUS)
@@ -285,6 +281,15 @@ def invisible_fraction(p):
     return _valid(p, jnp.where(gamma > 0.0, (w["psipsi"] + w["nunu"]) / _positive_or_one(gamma), 0.0))
 
 
+ALIASES = {}
+OPTIONS = ()
+# [C] Sec. III ordering m_h' < m_psi < m_x/2; delta gives BR(B+ -> K+ X) ≈ 1e-5, alpha_x gives
+# Omega h^2 ≈ 0.12 (the start point of the shipped fit dark-photon): default of `bkdm info`/`relic`
+BENCHMARK = {"m_x": 2.1, "epsilon": 1e-3, "delta": 5e-3, "alpha_x": 2.33e-3, "m_psi": 0.3, "m_hp": 0.05,
+             "q_s": 1.0, "theta": 0.0}
+DM_DOF = 2.0  # Majorana ψ
+SYMBOLS = {"m_x": "m_X", "epsilon": r"\varepsilon", "delta": r"\delta", "alpha_x": r"\alpha_X",
+           "m_psi": r"m_\psi", "m_hp": r"m_{h'}", "q_s": "Q_S", "theta": r"\theta"}
 
 
 def mediator_mass(p):

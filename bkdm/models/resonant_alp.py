@@ -86,6 +86,14 @@ class Params(ModelParams):
 # fit-level aliases (bkdm.inference.fitspec): r = m_χ/m_a ([D] fixes r, e.g. 0.477 in Table 1)
 ALIASES = {"r": lambda value, values: {"m_chi": value * values["m_a"]}}
 OPTIONS = ("normalisation", "form_factor", "boost")
+RELIC_METHODS = ("cbe", "nbe")  # relic(p, method=...): coupled (Y, y) equations (default) or the NBE
+# [D]: r = m_chi/m_a = 0.477 (Table 1), c_B = c_W (g_aww = g_agg), R = 1.5 m; g_achichi gives
+# Omega h^2 ≈ 0.12 with the cBE (the start point of the shipped fit resonant-alp): default of `bkdm info`
+BENCHMARK = {"m_a": 2.0, "r": 0.477, "g_agg": 1e-4, "g_aww": "g_agg", "g_achichi": 3.7e-5,
+             "detector_radius": 1.5}
+DM_DOF = 2.0  # Majorana χ
+SYMBOLS = {"m_a": "m_a", "m_chi": r"m_\chi", "r": r"m_\chi/m_a", "g_agg": r"g_{a\gamma\gamma}",
+           "g_aww": "g_{aWW}", "g_achichi": r"g_{a\chi\chi}", "detector_radius": "R"}
 
 
 def _br_detail(p):
@@ -400,7 +408,13 @@ def thermal_sigma_v_2(T, p):
 
 
 def momentum_transfer_rate(T, p):
-    """γ(T) [GeV] from χγ → χγ (SPEC §5.4, [D] (4.5), (A.4)); photons, g_χ = 2."""
+    """γ(T) [GeV] from χγ → χγ (SPEC §5.4, [D] (4.5), (A.4)); photons, g_χ = 2.
+
+    Always the full integral. The low-temperature form γ ≃ 4.998e5 (κ/16) g_aχχ²g_aγγ² T¹⁰/(m_χ m_a⁴)
+    (docs/physics/resonant-alp.md §5.4) is an expansion in ~110/x, x = m_χ/T (first correction
+    −110ζ(11)/(ζ(10)x)): it overestimates γ 33× at x = 20, 14× at x = 30, by 11 % at x = 10³, and
+    holds to 1 % only from x ≈ 10⁴ — use it, and γ ∝ T¹⁰, only that deep (d ln γ/d ln T = 7.5 at x = 20).
+    """
     return averages.momentum_transfer_rate(lambda w: elastic_momentum_transfer(p, w), p.m_chi, 2.0, T,
                                            m_bath=0.0, statistics="boson")
 
@@ -455,7 +469,8 @@ def relic_with_rate_factors(p, annihilation_factor=1.0, gamma_factor=1.0, hubble
     (a, b) = (4, ½) turns ``normalisation="consistent"`` into ``"as_printed"`` (SPEC §8 item 6: the
     printed (A.1) is 4× the consistent σv, the printed (A.4) ½× the consistent γ); (b, c) = (0, 10¹⁰)
     keeps T_χ = T at every x, i.e. the NBE evaluated to ``x_final`` (a finite γ × 10²⁰ is *not* an
-    NBE where annihilation never freezes, e.g. r = ½, because γ/H falls like T⁸)."""
+    NBE where annihilation never freezes, e.g. r = ½, because γ/H falls steeply: ∝ T^5.5 at x = 20,
+    T⁸ only from x ~ 10⁴ on; by 7e19 from x = 20 to 10⁴ at r = 0.477)."""
     status = validity_status(p)
     p = base.safe_params(p, status == 0, _SAFE_POINT)
     args = (p, annihilation_factor, gamma_factor, hubble_factor)
@@ -503,10 +518,11 @@ def summary(p):
 
 
 __all__ = [
-    "NAME", "SOURCE", "PARAMETERS", "CONDITIONS", "Params", "validity_status", "mediator_mass", "dm_mass",
-    "width_to_photons",
+    "NAME", "SOURCE", "PARAMETERS", "CONDITIONS", "Params", "BENCHMARK", "DM_DOF", "ALIASES", "OPTIONS",
+    "RELIC_METHODS", "SYMBOLS", "validity_status", "mediator_mass", "dm_mass", "width_to_photons",
     "width_to_dm", "widths", "total_width", "dm_yukawa", "br_to_dm", "br_to_photons",
     "top_loop_function", "c_sb", "br_b_to_k", "br_b_to_kstar", "boost_in_b_decay", "decay_length",
     "lab_decay_length", "escape_probability", "invisible_fraction", "br_b_to_k_invisible", "sigma_v_lab",
-    "scattering_t_integral", "elastic_momentum_transfer", "summary",
+    "scattering_t_integral", "elastic_momentum_transfer", "thermal_sigma_v", "thermal_sigma_v_2",
+    "momentum_transfer_rate", "relic", "relic_with_rate_factors", "omega_h2", "summary",
 ]
