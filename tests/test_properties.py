@@ -13,7 +13,8 @@ with ``STATUS_INVALID_INPUT``. Tolerances: 1e-12 on the bounds of ratios compute
 
 Two profiles. The default suite runs a fast one: the particle layer of the three models (4 × 256
 points each, values and their derivatives along random directions) and the ALP freeze-in relic with
-its Jacobian (2 × 8 points; marked slow, see there), one compiled vmapped function per model, reused. ``-m slow`` runs the
+its Jacobian (2 × 8 points; marked slow, see there), one compiled vmapped function per model,
+reused. ``-m slow`` runs the
 large one: ≥ 10⁵ particle points per model and ≥ 10³ relic points per system (ALP freeze-in,
 dark-photon NBE, resonant-ALP NBE and cBE), with Jacobians; its figures are in benchmarks/RESULTS.md
 ("Property tests"). The examples are derandomised (fixed seeds), so a failure reproduces; the failing
