@@ -17,17 +17,18 @@ def is_concrete(*values):
     return True
 
 
-def _fmt(value):
-    a = np.asarray(value)
+def format_value(value):
+    """A value for an error message: the number, or an array's shape and range."""
+    a = np.asarray(value, dtype=float)
     if a.ndim == 0:
         return f"{float(a):.6g}"
-    bad = a.ravel()
-    return f"array (shape {a.shape}, min {bad.min():.6g}, max {bad.max():.6g})"
+    flat = a.ravel()
+    return f"array (shape {a.shape}, min {flat.min():.6g}, max {flat.max():.6g})"
 
 
 def _fail(name, value, allowed, unit=""):
     u = f" {unit}" if unit else ""
-    raise ValueError(f"{name} = {_fmt(value)}{u} is not allowed: {allowed}")
+    raise ValueError(f"{name} = {format_value(value)}{u} is not allowed: {allowed}")
 
 
 def check_finite(name, value, unit=""):
@@ -55,14 +56,14 @@ def check_range(name, value, lo=None, hi=None, unit="", lo_open=False, hi_open=F
     if not is_concrete(value, lo, hi):
         return
     v = np.asarray(value, dtype=float)
-    ok = np.ones(v.shape, dtype=bool)
+    ok = np.ones(v.shape, dtype=bool)  # broadcast (not in place): lo/hi may be arrays of another shape
     if lo is not None:
-        ok &= (v > np.asarray(lo)) if lo_open else (v >= np.asarray(lo))
+        ok = ok & ((v > np.asarray(lo)) if lo_open else (v >= np.asarray(lo)))
     if hi is not None:
-        ok &= (v < np.asarray(hi)) if hi_open else (v <= np.asarray(hi))
+        ok = ok & ((v < np.asarray(hi)) if hi_open else (v <= np.asarray(hi)))
     if not np.all(ok):
-        left = "" if lo is None else f"{_fmt(lo)} {'<' if lo_open else '≤'} "
-        right = "" if hi is None else f" {'<' if hi_open else '≤'} {_fmt(hi)}"
+        left = "" if lo is None else f"{format_value(lo)} {'<' if lo_open else '≤'} "
+        right = "" if hi is None else f" {'<' if hi_open else '≤'} {format_value(hi)}"
         rng = f"allowed range is {left}{name}{right}"
         if unit:
             rng += f" ({unit})"

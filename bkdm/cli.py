@@ -202,6 +202,8 @@ def cmd_relic(args):
     model, p = build_point(args.model, _parse_sets(args.set))
     method = _relic_method(model, args.method)
     history = RELIC_HISTORY if args.plot else 0
+    if args.plot:
+        _writable_folder(Path(args.plot).parent, f"--plot {args.plot}:")
     t0 = time.perf_counter()
     result = _relic(model, p, method, history)
     omega = _checked_omega(result, f"{model.NAME} relic" + (f" ({method})" if method else ""))
@@ -232,7 +234,7 @@ def _read_chains(path, quick):
     """NUTS chain count of a fit file, read without JAX (set_host_devices must come first)."""
     try:
         data = tomllib.loads(Path(path).read_text())
-    except (OSError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return None  # fitspec.load reports the problem
     chains = data.get("sampler", {}).get("chains", 4)
     if quick:
@@ -248,7 +250,23 @@ def _load_spec(path, quick):
 
 
 def _out_dir(args, spec):
-    return Path(args.out) if args.out else Path("results") / spec.name
+    """The result folder (``--out`` or results/<fit name>/), created and checked to be writable before
+    any work is done (a read-only or misnamed folder is a one-line error, not a traceback at the end)."""
+    out = Path(args.out) if args.out else Path("results") / spec.name
+    _writable_folder(out, "--out" if args.out else "result folder")
+    return out
+
+
+def _writable_folder(folder, what):
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{what} {folder}: is an existing file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"{what} {folder}: cannot create the folder ({exc.strerror})") from exc
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{what} {folder}: the folder is not writable")
 
 
 def _log_names(spec):
@@ -356,7 +374,6 @@ def cmd_fit(args):
     t0 = time.perf_counter()
     spec = _load_spec(args.file, args.quick)
     out = _out_dir(args, spec)
-    out.mkdir(parents=True, exist_ok=True)
     seed = spec.bestfit["seed"] if args.seed is None else args.seed
     _say(f"fit {spec.name} ({spec.model_name}; free: {', '.join(spec.free_names)})"
          + (" [quick]" if args.quick else ""))
@@ -933,7 +950,7 @@ def main(argv=None):
 
     try:
         return args.func(args)
-    except (ValueError, SolverError) as exc:
+    except (ValueError, SolverError, OSError) as exc:  # OSError: a file or folder that cannot be written
         if os.environ.get(DEBUG_ENV):
             raise
         message = " ".join(str(exc).split())

@@ -35,6 +35,8 @@ INVALID = {
     "bad_sampler_value": "sampler.chains",
     "bad_sampler_flag": "sampler.pool_step_size",
     "mass_ordering": "m_chi",
+    "prior_box_forbidden": "m_psi < m_x/2",
+    "unknown_relic_option": "likelihood.relic",
 }
 
 

@@ -29,6 +29,70 @@ def test_matches_scipy_radau():
     assert abs(float(r.omega_h2) / om - 1) < 1e-5
 
 
+@pytest.mark.xfail(strict=True, reason="since the merge of main (hadronic ALP widths) this point ends at "
+                   "status 1 (max_steps, NaN: reported, not silent); passed before the merge at 8e-8 — open")
+def test_dm_depleted_by_inverse_decays_matches_radau():
+    # Issue 21 item 1: couplings so large that χ thermalises (f_a = 1334 GeV) with m_χ → m_a/2, so that
+    # χχ̄ → a depletes it by ~10⁷ after its peak. The linear yields of bkdm ≤ 2026-12-07 undershot to
+    # Ωh² = −1.5 … −2376 at status 0. Reference: Radau in plain yields (rtol 1e-10, atol 1e-40) from
+    # equilibrium at T = m_a/0.05 (the rates exceed H by ~10⁸ there, so the start is forgotten; from
+    # T = m_a/0.2: same to 1e-14). Measured 8e-8; 1e-5 allows the DEFAULT tolerances.
+    m_a = 0.197
+    p = alp.Params.universal(m_a=m_a, f_a=1334.0, c_q=1.0, c_sb_v=0.0, c_chi=1.0, m_chi=0.49999 * m_a)
+    r = relic(p)
+    lp = jax.jit(jax.vmap(lambda T: alp.log_production_rate(T, p)))
+    w_dm = float(alp.width_to_dm(p))
+    w_sm = float(alp.total_width(p)) - w_dm
+    om, _ = ref.freeze_in(lambda T: np.asarray(lp(jnp.asarray(T))), m_a, 1.0, float(p.m_chi), 4.0, w_sm, w_dm,
+                          m_a / 0.05, float(r.x_end), equilibrium_start=True,
+                          window=lambda T: np.asarray(alp.quark_plasma_fraction(jnp.asarray(T))))
+    assert int(r.status) == 0 and float(r.omega_h2) > 0
+    assert float(r.omega_h2) / om == pytest.approx(1.0, abs=1e-5)
+
+
+def test_no_dark_matter_coupling_no_dark_matter():
+    # Γ(a → χχ̄) = 0 (c_χ = 0): no χ at all, Ωh² = 0 exactly (was ≈ ±1e-280 of round-off)
+    r = relic(BENCH.replace(c_chi=0.0))
+    assert int(r.status) == 0 and float(r.omega_h2) == 0.0
+
+
+def test_zero_quark_coupling_is_solved():
+    # Issue 21 item 2: at c_q = 0 the relic Jacobian was NaN (ln of a vanishing scattering rate), and a
+    # floor on the production *density* then made Γ_prod = P/n_a^eq enormous at x ≳ 10³ (max_steps).
+    # Now a finite, positive Ωh² at status 0 (production by b → s a only, c_sb_v = 1; 59.59 measured,
+    # the 59.6 of the linear-yield solver of issue 21); its Jacobian is checked in tests/test_properties.py
+    # (c_q = 0 is one of its anchors). Not checked: the c_q → 0 limit — c_q = 1e-12, 1e-9, 1e-6 give
+    # 54.13, 58.07, 59.03 at PRECISE (open: issue 21 report).
+    r = relic(alp.Params.universal(m_a=2.1, f_a=1.5e8, c_q=0.0, c_sb_v=1.0, c_chi=1.0, m_chi=1e-3))
+    assert int(r.status) == 0 and np.isfinite(float(r.omega_h2)) and float(r.omega_h2) > 0
+
+
+def test_late_decays_of_frozen_out_alps_explain_the_rise_with_f_a():
+    # Issue 21 item 6: at m_a = 2.1 GeV Ωh² rises with f_a between 3e8 and 8e8 GeV (+47 % from 4e8 to
+    # 7e8). Explanation: the ALP's own production rate ∝ f_a⁻² falls below H at x ~ 3–5, so the ALPs
+    # freeze out with Y_a ≫ Y_a^eq and decay later; a fraction BR(a → χχ̄) of them (independent of f_a)
+    # gives DM, 2 BR Y_a(x*) per ALP left at x*, and Y_a(x*) grows with f_a as decoupling moves
+    # earlier — this overtakes the equilibrium freeze-in part ∝ Γ(a → χχ̄) ∝ f_a⁻². Check of the
+    # explanation by particle counting: after the first saved x* with Y_a > 100 Y_a^eq, the DM gained
+    # equals 2 BR(a → χχ̄) Y_a(x*) (measured 0.965 and 0.965 at 5e8 and 7e8 GeV: the rest of the ALPs is
+    # removed by inverse scatterings q a → q g while Y_a > Y_a^eq), and that share is what grows.
+    def one(fa):
+        p = alp.Params.universal(m_a=2.1, f_a=fa, c_q=1.0, c_sb_v=1.0, c_chi=1.0, m_chi=1e-3)
+        r = alp.relic(p, history=200)
+        return (r.omega_h2, r.yield_mediator_history, r.yield_mediator_eq_history, r.yield_dm_history,
+                alp.width_to_dm(p) / alp.total_width(p))
+
+    om, ya, ya_eq, yx, br = (np.asarray(v) for v in jax.jit(jax.vmap(one))(jnp.array([4e8, 5e8, 7e8])))
+    assert om[2] / om[0] > 1.3  # the feature: 1.42 measured (4e8 → 7e8)
+    late = []
+    for i in (1, 2):
+        k = int(np.argmax(ya[i] > 100.0 * ya_eq[i]))
+        gained, predicted = yx[i, -1] - yx[i, k], 2.0 * br[i] * ya[i, k]
+        assert 0.9 < gained / predicted <= 1.0
+        late.append(gained / yx[i, -1])
+    assert 0.3 < late[0] < late[1]  # the late-decay share grows with f_a (0.47 → 0.74 measured)
+
+
 def test_analytic_limit_for_an_equilibrium_alp():
     # With the ALP held in equilibrium (quark couplings ×100 via f_a/100, c_χ/100 keeps Γ(a→χχ̄)),
     # Y_χ → the decay freeze-in estimate of SPEC §3.7, up to the variation of g_* over T ~ m_a/3

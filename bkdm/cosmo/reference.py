@@ -107,13 +107,15 @@ def _log_spline(f, lo, hi, n=400):
 
 
 def freeze_in(log_production_rate, m_a, g_a, m_x, g_x, width_sm, width_dm, t_start, x_end,
-              window=None, rtol=1e-10, x_eval=None):
+              window=None, rtol=1e-10, equilibrium_start=False, x_eval=None):
     """[C] (27)–(28) reference: Radau in (Y_a, Y_χ) and ln x from Y = 0 at T = t_start.
 
     ``log_production_rate(T_array)`` → ln Γ_prod(T) (tabulated on 400 points, spline in ln x);
     ``window(T_array)`` multiplies it. ⟨Γ⟩ = Γ K₁/K₂ with scipy ``kve``. Returns (Ωh², Y_χ), and
     with ``x_eval`` (array of x) also the (2, len(x_eval)) array of (Y_a, Y_χ) there (Radau's
-    dense output).
+    dense output). ``equilibrium_start``: Y_a = Y_a^eq and Y_χ = Y_χ^eq at t_start instead (for couplings
+    so large that both are in equilibrium there; Radau cannot take the first step from Y = 0 when the
+    rates exceed H by ~10¹⁰).
     """
     window = window or (lambda T: np.ones_like(T))
     x0 = m_a / t_start
@@ -133,8 +135,11 @@ def freeze_in(log_production_rate, m_a, g_a, m_x, g_x, width_sm, width_dm, t_sta
         return [((prod + avg(width_sm, x)) * (ya_eq - y[0]) - avg(width_dm, x) * inverse) / h,
                 2 * avg(width_dm, x) * inverse / h]
 
-    sol = solve_ivp(rhs, [math.log(x0), math.log(x_end)], [0.0, 0.0], method="Radau", rtol=rtol,
+    y0 = [yield_eq(m_a, g_a, t_start), yield_eq(m_x, g_x, t_start)] if equilibrium_start else [0.0, 0.0]
+    sol = solve_ivp(rhs, [math.log(x0), math.log(x_end)], y0, method="Radau", rtol=rtol,
                     atol=[1e-30, 1e-40], dense_output=x_eval is not None)
+    if not sol.success:
+        raise RuntimeError(f"reference freeze-in solve failed: {sol.message}")
     y_dm = sol.y[1, -1]
     if x_eval is not None:
         return OMEGA_H2_PER_MY * m_x * y_dm, y_dm, sol.sol(np.log(np.asarray(x_eval, dtype=float)))

@@ -111,6 +111,23 @@ class SolverSettings:
         if self.method not in METHODS:
             raise ValueError(f"SolverSettings.method = {self.method!r} is not allowed: "
                              f"choose one of {METHODS}")
+        for name in ("rtol", "atol"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+                raise ValueError(f"SolverSettings.{name} = {value!r} is not allowed: allowed range is "
+                                 f"0 < {name} < 1")
+        for name in ("max_steps", "root_find_max_steps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"SolverSettings.{name} = {value!r} is not allowed: a positive integer")
+        if isinstance(self.kappa, bool) or not isinstance(self.kappa, (int, float)) or not 0 < self.kappa < 1:
+            raise ValueError(f"SolverSettings.kappa = {self.kappa!r} is not allowed: allowed range is "
+                             "0 < kappa < 1")
+        for name in ("pcoeff", "icoeff"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                raise ValueError(f"SolverSettings.{name} = {value!r} is not allowed: allowed range is "
+                                 f"0 ≤ {name} ≤ 1")
 
     def solver(self):
         if self.method == "rodas4":
@@ -164,13 +181,37 @@ def status_code(sol):
 
 # Status codes set by bkdm's systems themselves (above diffrax's RESULTS indices): code → (message, advice).
 STATUS_RELATIVISTIC_FREEZE_OUT = 100
+STATUS_INVALID_INPUT = 101  # the point is outside the model's validity (bkdm.models.base, "Validity")
+STATUS_NONFINITE_DERIVATIVE = 102  # finite Ωh², non-finite Jacobian (bkdm.inference.joint)
 _BKDM_STATUS = {
     STATUS_RELATIVISTIC_FREEZE_OUT: (
         "freeze-out is relativistic: x_f = m/T_f < 3",
         "The non-relativistic (Maxwell–Boltzmann) number-density equation does not apply to a particle that "
         "decouples while relativistic (a hot relic); a larger annihilation rate (coupling) moves freeze-out "
         "to x_f ≳ 10."),
+    STATUS_INVALID_INPUT: (
+        "invalid input: a parameter is outside the model's validity range",
+        "Under jit/vmap the parameters are not checked one by one; build the model's Params outside jit to "
+        "get the error naming the parameter and its allowed range (e.g. a negative mass, m_chi ≥ m_a/2, "
+        "BR(B+ -> K+ X) > 1)."),
+    STATUS_NONFINITE_DERIVATIVE: (
+        "the relic density is finite but its derivative is not",
+        "A fit cannot use this point (its likelihood is set to +inf); please report the parameter point."),
 }
+
+
+def with_input_status(result, input_status):
+    """A solve's ``result`` (an equinox Module with a ``status`` field) with NaN in every inexact field
+    and ``status = input_status`` where ``input_status`` ≠ 0 (a point outside the model's validity)."""
+    bad = input_status != 0
+
+    def nan_where_bad(x):
+        if not eqx.is_inexact_array(x):
+            return x
+        return jnp.where(bad, jnp.nan, x)
+
+    out = jax.tree_util.tree_map(nan_where_bad, result)
+    return eqx.tree_at(lambda r: r.status, out, jnp.where(bad, input_status, result.status))
 
 
 def result_message(code):

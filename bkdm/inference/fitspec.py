@@ -45,10 +45,12 @@ Every problem is a ``ValueError`` naming the file, the field and the allowed val
 """
 
 import dataclasses
+import inspect
 import math
 import tomllib
 from pathlib import Path
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -302,6 +304,23 @@ def _parse_options(where, table, defaults, allowed_types=None):
     return {**defaults, **table}
 
 
+def relic_option_names(model):
+    """Options a fit file may set in ``[likelihood] relic``: the keyword arguments of ``model.relic``
+    other than the parameters, the solver settings (the fit's own) and the history length."""
+    names = list(inspect.signature(model.relic).parameters)[1:]
+    return [n for n in names if n not in ("settings", "history")]
+
+
+def _parse_relic_options(where, table, model):
+    if not isinstance(table, dict):
+        _err(where, f"must be a table of relic options, got {table!r}")
+    allowed = relic_option_names(model)
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        _err(where, f"unknown options {unknown} for model {model.NAME!r}; allowed: {allowed or 'none'}")
+    return dict(table)
+
+
 def parse(data, source="<dict>"):
     """Validate a fit declaration given as a dict (the parsed TOML); returns :class:`FitSpec`."""
     where = str(source)
@@ -350,7 +369,7 @@ def parse(data, source="<dict>"):
         "belle2": _parse_options(f"{where}: likelihood.belle2", lk.get("belle2", True), BELLE2_DEFAULTS),
         "planck": _parse_options(f"{where}: likelihood.planck", lk.get("planck", True), PLANCK_DEFAULTS),
         "constraints": list(lk.get("constraints", [])),
-        "relic": dict(lk.get("relic", {})),
+        "relic": _parse_relic_options(f"{where}: likelihood.relic", lk.get("relic", {}), model),
     }
     from bkdm.likelihoods.belle2 import SUBSETS
     from bkdm.likelihoods.constraints import LIMITS
@@ -415,6 +434,7 @@ def parse(data, source="<dict>"):
                    likelihood=likelihood, bestfit=bestfit, sampler=sampler, scan=scan, quick=quick,
                    source=where, smc=smc)
     _check_builds(spec)
+    _check_prior_box(spec)
     return spec
 
 
@@ -467,6 +487,50 @@ def _check_builds(spec):
         _err(f"{spec.source}: parameters at the prior starting point", str(exc))
 
 
+PRIOR_BOX_POINTS = 4096  # at most this many points of the prior box are checked (_check_prior_box)
+NORMAL_BOX_HALF_WIDTH = 5.0  # a normal prior without a range is checked over mean ± 5σ
+
+
+def _box_axis(prior, k):
+    half = NORMAL_BOX_HALF_WIDTH * (prior.sigma or 0.0)
+    lo = prior.low if prior.low is not None else prior.mean - half
+    hi = prior.high if prior.high is not None else prior.mean + half
+    return np.geomspace(lo, hi, k) if prior.kind == "log-uniform" else np.linspace(lo, hi, k)
+
+
+def _check_prior_box(spec):
+    """Refuse a prior box that reaches a point where one of the model's validity conditions fails
+    (bkdm.models.base, "Validity"): the conditions are evaluated (pure JAX, vmapped) on a grid of the
+    box, k values per free parameter with k^n ≤ 4096, end points included (log-spaced for log-uniform
+    priors; a normal prior without a range over mean ± 5σ). The mass orderings are monotone in each
+    parameter, so their extremes are at the corners; BR(B → K X) ≤ 1 is monotone in the couplings and
+    smooth in the mass. The error names the condition, the parameters it involves and a failing point."""
+    model = spec.model
+    conditions = getattr(model, "CONDITIONS", ())
+    priors = list(spec.free.values())
+    n = len(priors)
+    k = max(2, min(17, int(PRIOR_BOX_POINTS ** (1.0 / n))))
+    axes = [_box_axis(prior, k) for prior in priors]
+    theta = np.stack([m.ravel() for m in np.meshgrid(*axes, indexing="ij")], axis=1)
+
+    def holds(t):
+        p = spec.build_params([t[i] for i in range(n)])
+        return jnp.stack([cond.holds(p) for cond in conditions])
+
+    ok = np.asarray(jax.vmap(holds)(jnp.asarray(theta)))  # (points, conditions)
+    for j, cond in enumerate(conditions):
+        bad = np.flatnonzero(~ok[:, j])
+        if bad.size == 0:
+            continue
+        point = ", ".join(f"{name} = {theta[bad[0], i]:.4g}" for i, name in enumerate(spec.free_names))
+        ranges = ", ".join(f"{name} ∈ [{axis[0]:.4g}, {axis[-1]:.4g}]" for name, axis in
+                           zip(spec.free_names, axes, strict=True))
+        _err(f"{spec.source}: [free] prior box", "reaches points outside the model's validity "
+             f"({bad.size} of {len(theta)} checked grid points): {cond.allowed} fails, e.g. at {point} — "
+             f"{cond.why or cond.name}; narrow the prior ranges ({ranges}) or change the fixed values of "
+             f"the parameters involved: {', '.join(cond.parameters)}")
+
+
 def _key(name):
     return str(name).strip().lower().replace("_", "-")
 
@@ -502,7 +566,12 @@ def load(path_or_name):
     """Read and validate a fit file (TOML): a path, or the name of a shipped fit (:func:`resolve`)."""
     path = resolve(path_or_name)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise FitFileError(f"{path}: malformed TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise FitFileError(f"{path}: not a UTF-8 text file (a TOML fit file is expected): {exc.reason} at "
+                           f"byte {exc.start}") from exc
+    except OSError as exc:
+        raise FitFileError(f"{path}: cannot read the fit file: {exc.strerror}") from exc
     return parse(data, source=str(path))

@@ -13,7 +13,10 @@ variational equation along the solved trajectory, :func:`bkdm.cosmo.solver.integ
 whose backward pass is a vector–Jacobian product: reverse-mode callers (optax, numpyro NUTS) then
 get exact gradients without reverse-mode through the stiff solve (benchmarks/RESULTS.md: the
 three-parameter Jacobian costs 1.5–2.5 solves). A failed relic solve gives −2 ln L = +∞ (zero
-likelihood) with a zero gradient, and is counted in :attr:`JointLikelihood.relic_failures`.
+likelihood) with a zero gradient, and is counted in :attr:`JointLikelihood.relic_failures`; so is, when
+the gradient is taken, a finite Ωh² whose Jacobian is not finite (status
+``solver.STATUS_NONFINITE_DERIVATIVE``), and a point outside the model's validity
+(``solver.STATUS_INVALID_INPUT``).
 """
 
 import functools
@@ -122,8 +125,13 @@ class JointLikelihood:
                 return val, (val, status)
 
             jac, (val, status) = jax.jacfwd(f, has_aux=True)(theta)
+            # a finite Ωh² with a non-finite derivative is a failure too, reported by its status (never a
+            # silently zeroed gradient); the likelihood term is then +∞ like a failed solve
+            status = jnp.where((status == 0) & jnp.isfinite(val) & ~jnp.all(jnp.isfinite(jac)),
+                               slv.STATUS_NONFINITE_DERIVATIVE, status)
             ok = (status == 0) & jnp.isfinite(val)
-            jac = jnp.where(ok & jnp.all(jnp.isfinite(jac)), jac, 0.0)
+            val = jnp.where(ok, val, jnp.nan)
+            jac = jnp.where(ok, jac, 0.0)
             return (val, status), jac
 
         def bwd(jac, cotangent):

@@ -54,7 +54,8 @@ machine (tests/test_distributed.py); launch recipes in docs/scale-out.md.
 
 Output (``out_dir``): ``chunk_00000.npz``, … (arrays ``index`` — global point indices —, ``theta``,
 ``status`` and one per observable; each written to a temporary file and renamed, so a chunk on disk
-is complete) and ``manifest.json`` (fit name, model, mode, seed, points, chunk size, observables,
+is complete; a temporary left by a killed single-process scan is removed when the scan is re-run)
+and ``manifest.json`` (fit name, model, mode, seed, points, chunk size, observables,
 parameter names, nuisances, grid shape, completed chunks, and the provenance of
 :mod:`bkdm.inference.provenance`: ``fit_hash``, ``bkdm_version`` and the resolved fit). With
 ``resume=True`` (default) chunks already on disk whose indices and θ's match the scan are kept and
@@ -275,8 +276,19 @@ def _read_chunk(out_dir, k, observables):
 
 def _write_chunk(out_dir, k, chunk):
     tmp = Path(out_dir) / f".chunk_{k:05d}.{os.getpid()}.tmp.npz"
-    np.savez(tmp, **chunk)
-    os.replace(tmp, _chunk_path(out_dir, k))
+    try:
+        np.savez(tmp, **chunk)
+        os.replace(tmp, _chunk_path(out_dir, k))
+    except BaseException:  # interrupted (Ctrl-C, SIGTERM → exception) or failed: no partial file left
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _remove_stale_temporaries(out_dir):
+    """Temporary chunk/manifest files of a single-process scan that was killed while writing them
+    (SIGKILL leaves no chance to clean up): a chunk on disk is only ever one renamed complete file."""
+    for stale in (*Path(out_dir).glob(".chunk_*.tmp.npz"), *Path(out_dir).glob(f".{MANIFEST}.*.tmp")):
+        stale.unlink(missing_ok=True)
 
 
 def _assemble(manifest, chunks):
@@ -360,6 +372,8 @@ def scan(joint, points=2500, mode="grid", observables=DEFAULT_OBSERVABLES, chunk
     if out_dir is not None:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
+        if n_process == 1:  # several processes may be writing their own temporaries right now
+            _remove_stale_temporaries(out_dir)
         old = out_dir / MANIFEST
         if old.is_file() and resume:
             previous = json.loads(old.read_text())

@@ -27,12 +27,12 @@ import jax
 import jax.numpy as jnp
 
 from bkdm import constants as c
-from bkdm._validation import check_choice, check_finite, check_nonnegative, check_positive, check_range
+from bkdm._validation import check_choice, check_nonnegative, check_positive, check_range
 from bkdm.cosmo import averages, freeze_in, solver, thermo
 from bkdm.formfactors import bk_f_zero, bkstar_a0
 from bkdm.kinematics import safe_sqrt, sqrt_kallen, threshold_beta, two_body_momentum
-from bkdm.models import alp_hadronic
-from bkdm.models.base import ModelParams, ParameterInfo, param
+from bkdm.models import alp_hadronic, base
+from bkdm.models.base import Condition, ModelParams, ParameterInfo, param
 from bkdm.qcd import alpha_s, n_light_quarks
 
 NAME = "alp"
@@ -83,16 +83,7 @@ class Params(ModelParams):
                    detector_length=detector_length, **{**quarks, **others})
 
     def validate(self):
-        check_positive("m_a", self.m_a, "GeV")
-        check_positive("f_a", self.f_a, "GeV")
-        check_positive("detector_length", self.detector_length, "m")
-        for name in ("c_sb_v", "c_sb_a", "c_chi"):
-            check_nonnegative(name, getattr(self, name))
-        for name in ("c_uu", "c_dd", "c_ss", "c_cc", "c_bb", "c_tt", "c_ee", "c_mumu", "c_tautau",
-                     "c_gg", "c_gamgam"):
-            check_finite(name, getattr(self, name))
-        check_range("m_chi", self.m_chi, lo=0.0, hi=0.5 * self.m_a, unit="GeV", lo_open=True, hi_open=True,
-                    why="the ALP must be able to decay to dark matter, a → χχ̄ needs m_chi < m_a/2")
+        base.check_conditions(CONDITIONS, self)
 
 
 def _coupling(description, lower=None, log_scale=False):
@@ -129,6 +120,51 @@ SYMBOLS = {"m_a": "m_a", "f_a": "f_a", "m_chi": r"m_\chi", "c_chi": r"c_\chi", "
            **{f"c_{lep}{lep}": rf"c_{{\{lep}\{lep}}}" if lep in ("mu", "tau") else f"c_{{{lep}{lep}}}"
               for lep in c.LEPTONS},
            "c_gg": "c_{GG}", "c_gamgam": r"c_{\gamma\gamma}", "detector_length": r"L_\mathrm{det}"}
+
+
+def _coupling_over_f_a(p, name):
+    return getattr(p, name) / p.f_a
+
+
+def _br_detail(p):
+    """Eager text for a BR > 1 error: the BRs, the couplings over f_a and the largest allowed."""
+    br_k, br_ks = float(_br_b_to_k(p, None)), float(_br_b_to_kstar(p, None))
+    out = f"BR(B⁺ → K⁺a) = {br_k:.3g}, BR(B⁺ → K*⁺a) = {br_ks:.3g} at m_a = {float(p.m_a):.4g} GeV"
+    for name, br in (("c_sb_v", br_k), ("c_sb_a", br_ks)):
+        if br > 0:  # BR ∝ (c/f_a)²
+            ratio = float(_coupling_over_f_a(p, name))
+            out += f"; {name}/f_a = {ratio:.3g} GeV⁻¹ (BR ≤ 1 alone needs ≤ {ratio / br**0.5:.3g} GeV⁻¹)"
+    return out
+
+
+_WHY_BR = "a rate above the B⁺ width is outside the model's validity"
+# Validity conditions (bkdm.models.base, "Validity"): checked eagerly by Params, NaN/status under jit.
+CONDITIONS = (
+    base.positive("m_a", "GeV"),
+    base.positive("f_a", "GeV"),
+    Condition("m_chi", "0 < m_chi < m_a/2", lambda p: jnp.isfinite(p.m_chi) & (p.m_chi > 0.0)
+              & (p.m_chi < 0.5 * p.m_a), "GeV", involves=("m_chi", "m_a"),
+              why="the ALP must be able to decay to dark matter, a → χχ̄ needs m_chi < m_a/2"),
+    base.positive("detector_length", "m"),
+    *(base.nonnegative(name) for name in ("c_sb_v", "c_sb_a", "c_chi")),
+    *(base.finite(name) for name in ("c_uu", "c_dd", "c_ss", "c_cc", "c_bb", "c_tt", "c_ee", "c_mumu",
+                                     "c_tautau", "c_gg", "c_gamgam")),
+    Condition("c_sb_v", "BR(B⁺ → K⁺a) ≤ 1", lambda p: _br_b_to_k(p, None) <= 1.0, why=_WHY_BR,
+              involves=("c_sb_v", "f_a", "m_a"), detail=_br_detail),
+    Condition("c_sb_a", "BR(B⁺ → K⁺a) + BR(B⁺ → K*⁺a) ≤ 1",
+              lambda p: _br_b_to_k(p, None) + _br_b_to_kstar(p, None) <= 1.0, why=_WHY_BR,
+              involves=("c_sb_a", "c_sb_v", "f_a", "m_a"), detail=_br_detail),
+)
+
+
+def validity_status(p):
+    """0 where ``p`` satisfies every condition of ``CONDITIONS``, else ``solver.STATUS_INVALID_INPUT``."""
+    return base.validity_status(CONDITIONS, p)
+
+
+def _valid(p, value):
+    """``value`` (array or dict of arrays) at a valid ``p``, NaN at an invalid one (traced inputs)."""
+    return jax.tree_util.tree_map(lambda v: base.nan_unless_valid(CONDITIONS, p, v), value)
 
 
 def mediator_mass(p):
@@ -177,6 +213,11 @@ def c_eff_gluon(p):
     return p.c_gg + 0.5 * sum(getattr(p, f"c_{q}{q}") * _b1(_QUARK_MASS[q], p.m_a) for q in c.QUARKS)
 
 
+def _abs2(z):
+    """|z|² = Re² + Im² (jnp.abs has a 0/0 derivative at z = 0, e.g. c_eff = 0 at c_q = 0)."""
+    return jnp.real(z) ** 2 + jnp.imag(z) ** 2
+
+
 # ------------------------------------------------------------------ ALP decay widths
 def width_to_dm(p):
     """Γ(a → χχ̄) = m_a m_χ² c_χ² /(8π f_a²) √(1 − 4m_χ²/m_a²) [GeV], Dirac χ (SPEC §2.6, [C] (12))."""
@@ -217,12 +258,12 @@ def width_to_gluons(p):
     a_s = alpha_s(p.m_a)
     n_q = n_light_quarks(p.m_a).astype(jnp.float64)
     nlo = 1.0 + (97.0 / 4.0 - 7.0 * n_q / 6.0) * a_s / jnp.pi
-    return a_s**2 * p.m_a**3 / (8.0 * jnp.pi**3 * p.f_a**2) * nlo * jnp.abs(c_eff_gluon(p)) ** 2
+    return a_s**2 * p.m_a**3 / (8.0 * jnp.pi**3 * p.f_a**2) * nlo * _abs2(c_eff_gluon(p))
 
 
 def width_to_photons(p):
     """Γ(a → γγ) = α² m_a³ |c_γγ^eff|² /((4π)³ f_a²) [GeV], α = α(0) (SPEC §2.6, [C] (15))."""
-    return c.ALPHA_EM_0**2 * p.m_a**3 / ((4.0 * jnp.pi) ** 3 * p.f_a**2) * jnp.abs(c_eff_photon(p)) ** 2
+    return c.ALPHA_EM_0**2 * p.m_a**3 / ((4.0 * jnp.pi) ** 3 * p.f_a**2) * _abs2(c_eff_photon(p))
 
 
 def _hadronic_couplings(p):
@@ -239,7 +280,8 @@ def widths(p):
     mumu, tautau, and the exclusive hadronic channels of :data:`bkdm.models.alp_hadronic.CHANNELS`
     weighted by 1 − S. S = 0 below 1.5 GeV, 1 above 2.5 GeV, C² between
     (:func:`bkdm.models.alp_hadronic.partonic_weight`). The unweighted partonic formulas (13)–(15) of
-    [C] are :func:`width_to_quark_pair`, :func:`width_to_gluons`, :func:`width_to_photons`."""
+    [C] are :func:`width_to_quark_pair`, :func:`width_to_gluons`, :func:`width_to_photons`. NaN at a
+    point outside the model's validity (``CONDITIONS``)."""
     s = alp_hadronic.partonic_weight(p.m_a)
     couplings = _hadronic_couplings(p)
     hadronic = alp_hadronic.exclusive_widths(*couplings)
@@ -250,10 +292,10 @@ def widths(p):
     light = sum(c.N_COLOURS * _QUARK_CHARGE[q] ** 2 * getattr(p, f"c_{q}{q}") * _b1(_QUARK_MASS[q], p.m_a)
                 for q in "uds")
     c_eff = c_eff_photon(p) - (1.0 - s) * (light - alp_hadronic.photon_coupling(*couplings))
-    out["gamgam"] = c.ALPHA_EM_0**2 * p.m_a**3 / ((4.0 * jnp.pi) ** 3 * p.f_a**2) * jnp.abs(c_eff) ** 2
+    out["gamgam"] = c.ALPHA_EM_0**2 * p.m_a**3 / ((4.0 * jnp.pi) ** 3 * p.f_a**2) * _abs2(c_eff)
     out.update({lep + lep: width_to_lepton_pair(p, lep) for lep in c.LEPTONS})
     out.update({k: (1.0 - s) * v for k, v in hadronic.items()})
-    return out
+    return _valid(p, out)
 
 
 def total_width(p):
@@ -315,20 +357,22 @@ def br_b_to_k(p, ff_alpha=None):
     m_a²/m_B²) (SPEC §2.3, [C] (8)); GRvDV 2023 f₀ (``ff_alpha``: optional B→K coefficient vector of
     ``bkdm.formfactors``), PDG m_B⁺, m_K⁺, τ_B⁺.
 
-    Eagerly, m_a ≥ m_B − m_K raises ValueError; under jit the closed channel gives exactly 0.
+    Eagerly, m_a ≥ m_B − m_K raises ValueError; under jit the closed channel gives exactly 0 and a
+    point outside the model's validity NaN.
     """
     _check_open(p, M_B_MINUS_M_K, "B⁺ → K⁺ a")
-    return _br_b_to_k(p, ff_alpha)
+    return _valid(p, _br_b_to_k(p, ff_alpha))
 
 
 def br_b_to_kstar(p, ff_alpha=None):
     """BR(B⁺ → K*⁺a) = τ_B/ħ · |c^A_sb|²/(64π f_a²) m_B³ A₀²(m_a²) λ^{3/2}(1, m_K*²/m_B², m_a²/m_B²)
     (SPEC §2.3, [C] (9)); GRvDV 2023 A₀ (``ff_alpha``: optional B→K* coefficient vector), m_K*⁺.
 
-    Eagerly, m_a ≥ m_B − m_K* raises ValueError; under jit the closed channel gives exactly 0.
+    Eagerly, m_a ≥ m_B − m_K* raises ValueError; under jit the closed channel gives exactly 0 and a
+    point outside the model's validity NaN.
     """
     _check_open(p, M_B_MINUS_M_KSTAR, "B⁺ → K*⁺ a")
-    return _br_b_to_kstar(p, ff_alpha)
+    return _valid(p, _br_b_to_kstar(p, ff_alpha))
 
 
 def escape_probability(p):
@@ -350,7 +394,7 @@ def invisible_fraction(p):
     g_vis = sum(w.values())
     g_tot = g_chi + g_vis
     frac = (g_chi + g_vis * escape_probability(p)) / _positive_or_one(g_tot)
-    return jnp.where(g_tot > 0.0, frac, 1.0)
+    return _valid(p, jnp.where(g_tot > 0.0, frac, 1.0))
 
 
 def br_b_to_k_invisible(p, ff_alpha=None):
@@ -489,6 +533,15 @@ def thermal_photon_mass(T):
     return jnp.sqrt(4.0 * jnp.pi * c.ALPHA_EM_0 / 2.0) * T
 
 
+_LOG_GAMMA_FLOOR = -1000.0  # ln of a negligible production rate per ALP [GeV] (log_production_rate)
+
+
+def _log_square(y):
+    """ln y² with y = 0 → −∞ and a zero tangent there (safe inner value)."""
+    nonzero = y != 0.0
+    return jnp.where(nonzero, 2.0 * jnp.log(jnp.abs(jnp.where(nonzero, y, 1.0))), -jnp.inf)
+
+
 _RATE_NODES = 16  # Gauss–Legendre nodes per 2 → 2 rate integral: 1e-6 in ln Γ_prod (32 nodes: 2e-10),
 # below the 3e-4 of the Chebyshev table in T (kinks of α_s at the flavour thresholds)
 
@@ -512,34 +565,50 @@ def log_production_rate(T, p):
         s_annih_gamma = jnp.maximum(4.0 * m_q**2, (p.m_a + m_gamma) ** 2)
         # q g → q a and q̄ g → q̄ a (×2); q γ → q a is the same integral × (6Q²α/α_s)(g_γ/g_g)
         # exactly (same threshold, σ linear in the coupling, SPEC §3.2)
-        compton = jnp.log(2.0) + rate(lambda s, m_q=m_q, y=y: sigma_qg_to_qa(s, m_q, p.m_a, y, a_s),
-                                      m_q, 0.0, 6, 16, T, (m_q + p.m_a) ** 2)
+        # every σ ∝ y²: ln P = ln y² + ln P(y = 1), so that c_qq = 0 gives a −∞ term with a zero (not
+        # 0·∞ = NaN) tangent instead of the logarithm of a vanishing integral
+        log_y2 = _log_square(y)
+        compton = jnp.log(2.0) + log_y2 + rate(lambda s, m_q=m_q: sigma_qg_to_qa(s, m_q, p.m_a, 1.0, a_s),
+                                               m_q, 0.0, 6, 16, T, (m_q + p.m_a) ** 2)
         terms += [
             compton,
             compton + jnp.log(6.0 * charge**2 * c.ALPHA_EM_0 / a_s * 2.0 / 16.0),
-            rate(lambda s, m_q=m_q, y=y: sigma_qqbar_to_ga(s, m_q, p.m_a, y, a_s), m_q, m_q, 6, 6, T,
-                 s_annih_g),
-            rate(lambda s, m_q=m_q, y=y, e=charge: sigma_qqbar_to_gammaa(s, m_q, p.m_a, y, e), m_q, m_q, 6, 6,
-                 T, s_annih_gamma),
+            log_y2 + rate(lambda s, m_q=m_q: sigma_qqbar_to_ga(s, m_q, p.m_a, 1.0, a_s), m_q, m_q, 6, 6, T,
+                          s_annih_g),
+            log_y2 + rate(lambda s, m_q=m_q, e=charge: sigma_qqbar_to_gammaa(s, m_q, p.m_a, 1.0, e), m_q, m_q,
+                          6, 6, T, s_annih_gamma),
         ]
     decay = 2.0 * averages.decay_average(width_b_to_s_a(p), c.M_BQ, T)
     open_ = decay > 0.0  # b → s a closed for m_a ≥ m_b: a −∞ term with a zero (not 0/0) tangent
     log_decay = jnp.where(open_, jnp.log(jnp.where(open_, decay, 1.0)), -jnp.inf)
     terms.append(log_decay + thermo.log_yield_eq(c.M_BQ, 6.0, T) + jnp.log(thermo.entropy_density(T)))
-    log_p = jax.scipy.special.logsumexp(jnp.stack(terms), axis=0)
     log_n_a = thermo.log_yield_eq(p.m_a, 1.0, T) + jnp.log(thermo.entropy_density(T))
+    # a floor term P = e^{−1000} n_a^eq keeps ln P and its tangent finite when every channel is closed
+    # (c_qq = 0 and no b → s a); the production table is clamped at Γ_prod = e^{−690} GeV anyway. (A floor
+    # on P itself, not on P/n_a^eq, was an enormous Γ_prod once n_a^eq ∝ e^{−m_a/T} fell below it: at
+    # c_q = 0 and x ≳ 10³ the solve then ran out of steps.)
+    terms.append(log_n_a + _LOG_GAMMA_FLOOR)
+    log_p = jax.scipy.special.logsumexp(jnp.stack(terms), axis=0)
     return log_p - log_n_a
+
+
+# a valid point solved in place of an invalid one (its result is discarded, base.safe_params)
+_SAFE_POINT = Params.universal(m_a=2.1, f_a=1.5e8, c_q=1.0, c_sb_v=1.0, c_chi=1.0, m_chi=1e-3)
 
 
 def relic(p, settings=solver.DEFAULT, t_start=T_START, history=0, initial="zero"):
     """Freeze-in of χ from ALP decays, [C] (27)–(28) (SPEC §3.5): Y_a, Y_χ from Y = 0 at ``t_start``;
     a→SM = Σ visible widths (13)–(15), a→χχ̄ = (12); Dirac χ (g = 4 for χ + χ̄).
-    Returns :class:`bkdm.cosmo.freeze_in.FreezeInResult` (pure, jittable)."""
+    Returns :class:`bkdm.cosmo.freeze_in.FreezeInResult` (pure, jittable); NaN with
+    ``status = solver.STATUS_INVALID_INPUT`` at a point outside the model's validity (traced input)."""
+    status = validity_status(p)
+    p = base.safe_params(p, status == 0, _SAFE_POINT)
     w_dm = width_to_dm(p)
     w_sm = total_width(p) - w_dm
-    return freeze_in.solve(log_production_rate, p, p.m_a, 1.0, p.m_chi, 4.0, w_sm, w_dm, settings,
-                           t_start=t_start, window=quark_plasma_fraction, history=history, initial=initial,
-                           table_nodes=48)
+    result = freeze_in.solve(log_production_rate, p, p.m_a, 1.0, p.m_chi, 4.0, w_sm, w_dm, settings,
+                             t_start=t_start, window=quark_plasma_fraction, history=history, initial=initial,
+                             table_nodes=48)
+    return solver.with_input_status(result, status)
 
 
 def omega_h2(p, settings=solver.DEFAULT, t_start=T_START):
@@ -549,8 +618,8 @@ def omega_h2(p, settings=solver.DEFAULT, t_start=T_START):
 
 
 __all__ = [
-    "NAME", "SOURCE", "Params", "PARAMETERS", "BENCHMARK", "DM_DOF", "ALIASES", "SYMBOLS", "mediator_mass",
-    "dm_mass", "loop_function_b1",
+    "NAME", "SOURCE", "Params", "PARAMETERS", "CONDITIONS", "BENCHMARK", "DM_DOF", "ALIASES", "SYMBOLS",
+    "validity_status", "mediator_mass", "dm_mass", "loop_function_b1",
     "c_eff_photon", "c_eff_gluon", "width_to_dm", "width_to_quark_pair", "width_to_lepton_pair",
     "width_to_gluons", "width_to_photons", "widths", "total_width", "br_to_dm", "decay_length",
     "boost_in_b_decay", "br_b_to_k", "br_b_to_kstar", "escape_probability", "invisible_fraction",

@@ -18,10 +18,11 @@ Coupling conventions (SPEC §1.2, §4.1):
 
 import math
 
+import jax
 import jax.numpy as jnp
 
 from bkdm import formfactors as ff
-from bkdm._validation import check_finite, check_nonnegative, check_positive, check_range, is_concrete
+from bkdm._validation import check_range, is_concrete
 from bkdm.constants import (
     ALPHA_EM_0,
     GAMMA_B_PLUS,
@@ -46,7 +47,8 @@ from bkdm.constants import (
 )
 from bkdm.cosmo import averages, freeze_out, solver
 from bkdm.kinematics import is_open, safe_pow, sqrt_kallen, threshold_beta
-from bkdm.models.base import ModelParams, ParameterInfo, param
+from bkdm.models import base
+from bkdm.models.base import Condition, ModelParams, ParameterInfo, param
 from bkdm.qcd import alpha_s
 
 NAME = "dark-photon"
@@ -96,17 +98,7 @@ class Params(ModelParams):
     theta: jnp.ndarray = param(0.0)
 
     def validate(self):
-        check_positive("m_x", self.m_x, "GeV")
-        check_nonnegative("epsilon", self.epsilon)
-        check_finite("delta", self.delta)
-        check_positive("alpha_x", self.alpha_x)
-        check_positive("q_s", self.q_s)
-        check_nonnegative("theta", self.theta)
-        check_positive("m_psi", self.m_psi, "GeV")
-        check_range("m_hp", self.m_hp, lo=0.0, hi=self.m_psi, unit="GeV", lo_open=True, hi_open=True,
-                    why="freeze-out ψψ → h′h′ of [C] needs 0 < m_hp < m_psi")
-        check_range("m_psi", self.m_psi, hi=0.5 * self.m_x, unit="GeV", hi_open=True,
-                    why="the invisible decay X → ψψ of [C] needs m_psi < m_x/2")
+        base.check_conditions(CONDITIONS, self)
 
 
 PARAMETERS = {
@@ -119,6 +111,48 @@ PARAMETERS = {
     "q_s": ParameterInfo("", "dark charge Q_S of the dark Higgs S", 0.0, None),
     "theta": ParameterInfo("", "h′–h mixing angle θ", 0.0, None, lower_open=False, log_scale=True),
 }
+
+
+def _br_detail(p):
+    """Eager text for a BR > 1 error: the BRs, ε_Z and the largest |ε_Z| allowed."""
+    br_k, br_ks = float(_width_b_to_k(p) / GAMMA_B_PLUS), float(_width_b_to_kstar(p) / GAMMA_B_PLUS)
+    ez = abs(float(eps_z(p)))
+    out = (f"BR(B⁺ → K⁺X) = {br_k:.3g}, BR(B⁺ → K*⁺X) = {br_ks:.3g} at m_x = {float(p.m_x):.4g} GeV, "
+           f"ε_Z = {ez:.3g}")
+    if br_k + br_ks > 0:  # BR ∝ ε_Z²
+        out += f" (the sum ≤ 1 needs |ε_Z| ≤ {ez / (br_k + br_ks) ** 0.5:.3g})"
+    return out
+
+
+# Validity conditions (bkdm.models.base, "Validity"): checked eagerly by Params, NaN/status under jit.
+CONDITIONS = (
+    base.positive("m_x", "GeV"),
+    base.nonnegative("epsilon"),
+    base.finite("delta"),
+    base.positive("alpha_x"),
+    base.positive("q_s"),
+    base.nonnegative("theta"),
+    base.positive("m_psi", "GeV"),
+    Condition("m_hp", "0 < m_hp < m_psi",
+              lambda p: jnp.isfinite(p.m_hp) & (p.m_hp > 0.0) & (p.m_hp < p.m_psi), "GeV",
+              involves=("m_hp", "m_psi"), why="freeze-out ψψ → h′h′ of [C] needs 0 < m_hp < m_psi"),
+    Condition("m_psi", "m_psi < m_x/2", lambda p: p.m_psi < 0.5 * p.m_x, "GeV", involves=("m_psi", "m_x"),
+              why="the invisible decay X → ψψ of [C] needs m_psi < m_x/2"),
+    Condition("delta", "BR(B⁺ → K⁺X) + BR(B⁺ → K*⁺X) ≤ 1",
+              lambda p: (_width_b_to_k(p) + _width_b_to_kstar(p)) / GAMMA_B_PLUS <= 1.0,
+              why="a rate above the B⁺ width is outside the model's validity",
+              involves=("delta", "epsilon", "m_x"), detail=_br_detail),
+)
+
+
+def validity_status(p):
+    """0 where ``p`` satisfies every condition of ``CONDITIONS``, else ``solver.STATUS_INVALID_INPUT``."""
+    return base.validity_status(CONDITIONS, p)
+
+
+def _valid(p, value):
+    """``value`` (array or dict of arrays) at a valid ``p``, NaN at an invalid one (traced inputs)."""
+    return jax.tree_util.tree_map(lambda v: base.nan_unless_valid(CONDITIONS, p, v), value)
 
 
 # ---------------------------------------------------------------------------- derived couplings
@@ -207,15 +241,16 @@ def width_to_dm(p):
 
 
 def widths(p):
-    """Partial widths of X [GeV]: 'ee', 'mumu', 'tautau', 'nunu' (3 flavours), 'hadrons', 'psipsi'."""
-    return {
+    """Partial widths of X [GeV]: 'ee', 'mumu', 'tautau', 'nunu' (3 flavours), 'hadrons', 'psipsi'
+    (NaN at a point outside the model's validity, ``CONDITIONS``)."""
+    return _valid(p, {
         "ee": width_to_leptons(p, "e"),
         "mumu": width_to_leptons(p, "mu"),
         "tautau": width_to_leptons(p, "tau"),
         "nunu": width_to_neutrinos(p),
         "hadrons": width_to_hadrons(p),
         "psipsi": width_to_dm(p),
-    }
+    })
 
 
 def total_width(p):
@@ -243,7 +278,7 @@ def invisible_fraction(p):
     """
     w = widths(p)
     gamma = sum(w.values())
-    return jnp.where(gamma > 0.0, (w["psipsi"] + w["nunu"]) / _positive_or_one(gamma), 0.0)
+    return _valid(p, jnp.where(gamma > 0.0, (w["psipsi"] + w["nunu"]) / _positive_or_one(gamma), 0.0))
 
 
 ALIASES = {}
@@ -331,17 +366,18 @@ def _width_b_to_kstar(p, ff_alpha=None):
 
 def br_b_to_k(p, ff_alpha=None):
     """BR(B⁺ → K⁺X) = Γ/Γ_B⁺ (SPEC §4.4, [C] (43); GRvDV f₊, optional coefficient vector ``ff_alpha``).
-    Eagerly, a closed channel (m_X ≥ m_B − m_K) raises ValueError; under jit it is exactly 0."""
+    Eagerly, a closed channel (m_X ≥ m_B − m_K) raises ValueError; under jit it is exactly 0, and NaN
+    at a point outside the model's validity."""
     _check_channel_open(p, M_K_PLUS, "B+ -> K+ X")
-    return _width_b_to_k(p, ff_alpha) / GAMMA_B_PLUS
+    return _valid(p, _width_b_to_k(p, ff_alpha) / GAMMA_B_PLUS)
 
 
 def br_b_to_kstar(p, ff_alpha=None):
     """BR(B⁺ → K*⁺X) (SPEC §4.4, [C] (44)–(46); GRvDV A₁, V, A₁₂, m_K*⁺ = 0.89167 GeV; optional
     B→K* coefficient vector ``ff_alpha``). Eagerly, a closed channel (m_X ≥ m_B − m_K*) raises
-    ValueError; under jit it is exactly 0."""
+    ValueError; under jit it is exactly 0, and NaN at a point outside the model's validity."""
     _check_channel_open(p, M_KSTAR_PLUS, "B+ -> K*+ X")
-    return _width_b_to_kstar(p, ff_alpha) / GAMMA_B_PLUS
+    return _valid(p, _width_b_to_kstar(p, ff_alpha) / GAMMA_B_PLUS)
 
 
 def br_b_to_k_invisible(p, ff_alpha=None):
@@ -501,13 +537,22 @@ def thermal_sigma_v(T, p):
     return averages.sigma_v_gg(lambda eps: sigma_v_lab(p, eps), p.m_psi, T)
 
 
+# a valid point solved in place of an invalid one (its result is discarded, base.safe_params):
+# the benchmark of `bkdm info --model dark-photon`
+_SAFE_POINT = Params(m_x=2.1, epsilon=1e-3, delta=5e-3, alpha_x=2.33e-3, m_psi=0.3, m_hp=0.05)
+
+
 def relic(p, settings=solver.DEFAULT, history=0):
     """Freeze-out of ψ into h′h′ (SPEC §4.5, [C] (48)–(49)): the NBE with g_ψ = 2 (Majorana) and the
-    exact GG-averaged σ; returns a :class:`bkdm.cosmo.freeze_out.FreezeOutResult` (pure, jittable).
+    exact GG-averaged σ; returns a :class:`bkdm.cosmo.freeze_out.FreezeOutResult` (pure, jittable),
+    NaN with ``status = solver.STATUS_INVALID_INPUT`` at a point outside the model's validity.
     ψψ → h′h′ has no s-channel resonance (the h′ pole lies below threshold, m_h′ < m_ψ), so ⟨σv⟩ is
     smooth in ln x and the tail uses the interpolated rule of ``freeze_out._tail_integral``."""
-    return freeze_out.solve(thermal_sigma_v, p, p.m_psi, 2.0, settings, history=history,
-                            tail="interpolated")
+    status = validity_status(p)
+    p = base.safe_params(p, status == 0, _SAFE_POINT)
+    result = freeze_out.solve(thermal_sigma_v, p, p.m_psi, 2.0, settings, history=history,
+                              tail="interpolated")
+    return solver.with_input_status(result, status)
 
 
 def omega_h2(p, settings=solver.DEFAULT):

@@ -19,15 +19,17 @@ Conventions and known issues (SPEC §8 items 6, 8):
 """
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from bkdm import constants as c
 from bkdm import formfactors
-from bkdm._validation import check_choice, check_nonnegative, check_positive, check_range
+from bkdm._validation import check_choice, check_range
 from bkdm.cosmo import averages, freeze_out, kinetic_decoupling, solver, thermo
 from bkdm.kinematics import sqrt_kallen, threshold_beta, two_body_momentum
-from bkdm.models.base import ModelParams, ParameterInfo, param
+from bkdm.models import base
+from bkdm.models.base import Condition, ModelParams, ParameterInfo, param
 
 NAME = "resonant-alp"
 SOURCE = ("Ding, Li, Liu, Liu, Lu, Zhu, 'Resonant ALP-portal dark matter annihilation as a solution "
@@ -75,15 +77,10 @@ class Params(ModelParams):
         return cls(m_a=m_a, m_chi=m_chi, g_agg=g_agg, g_aww=g_agg, g_achichi=g_achichi, **options)
 
     def validate(self):
-        check_positive("m_a", self.m_a, "GeV")
-        check_positive("m_chi", self.m_chi, "GeV")
-        check_nonnegative("g_agg", self.g_agg, "GeV^-1")
-        check_nonnegative("g_aww", self.g_aww, "GeV^-1")
-        check_nonnegative("g_achichi", self.g_achichi, "GeV^-1")
-        check_positive("detector_radius", self.detector_radius, "m")
         check_choice("normalisation", self.normalisation, NORMALISATIONS)
         check_choice("form_factor", self.form_factor, FORM_FACTORS)
         check_choice("boost", self.boost, BOOSTS)
+        base.check_conditions(CONDITIONS, self)
 
 
 # fit-level aliases (bkdm.inference.fitspec): r = m_χ/m_a ([D] fixes r, e.g. 0.477 in Table 1)
@@ -97,6 +94,41 @@ BENCHMARK = {"m_a": 2.0, "r": 0.477, "g_agg": 1e-4, "g_aww": "g_agg", "g_achichi
 DM_DOF = 2.0  # Majorana χ
 SYMBOLS = {"m_a": "m_a", "m_chi": r"m_\chi", "r": r"m_\chi/m_a", "g_agg": r"g_{a\gamma\gamma}",
            "g_aww": "g_{aWW}", "g_achichi": r"g_{a\chi\chi}", "detector_radius": "R"}
+
+
+def _br_detail(p):
+    """Eager text for a BR > 1 error: the BRs, g_aWW and the largest allowed."""
+    br_k, br_ks = float(_br_b_to_k(p)), float(_br_b_to_kstar(p))
+    out = f"BR(B⁺ → K⁺a) = {br_k:.3g}, BR(B⁺ → K*⁺a) = {br_ks:.3g} at m_a = {float(p.m_a):.4g} GeV"
+    if br_k + br_ks > 0:  # BR ∝ g_aWW²
+        out += f" (the sum ≤ 1 needs g_aww ≤ {float(p.g_aww) / (br_k + br_ks) ** 0.5:.3g} GeV^-1)"
+    return out
+
+
+# Validity conditions (bkdm.models.base, "Validity"): checked eagerly by Params, NaN/status under jit.
+# m_chi > m_a/2 is allowed ([D] Fig. 3; a → χχ is then closed).
+CONDITIONS = (
+    base.positive("m_a", "GeV"),
+    base.positive("m_chi", "GeV"),
+    base.nonnegative("g_agg", "GeV^-1"),
+    base.nonnegative("g_aww", "GeV^-1"),
+    base.nonnegative("g_achichi", "GeV^-1"),
+    base.positive("detector_radius", "m"),
+    Condition("g_aww", "BR(B⁺ → K⁺a) + BR(B⁺ → K*⁺a) ≤ 1",
+              lambda p: _br_b_to_k(p) + _br_b_to_kstar(p) <= 1.0, "GeV^-1",
+              why="a rate above the B⁺ width is outside the model's validity",
+              involves=("g_aww", "m_a"), detail=_br_detail),
+)
+
+
+def validity_status(p):
+    """0 where ``p`` satisfies every condition of ``CONDITIONS``, else ``solver.STATUS_INVALID_INPUT``."""
+    return base.validity_status(CONDITIONS, p)
+
+
+def _valid(p, value):
+    """``value`` (array or dict of arrays) at a valid ``p``, NaN at an invalid one (traced inputs)."""
+    return jax.tree_util.tree_map(lambda v: base.nan_unless_valid(CONDITIONS, p, v), value)
 
 
 def mediator_mass(p):
@@ -124,13 +156,18 @@ def width_to_dm(p):
 
 
 def widths(p):
-    """Partial widths of the ALP [GeV]: {"gamgam": Γ_aγ, "chichi": Γ_aχ}  (SPEC §5.1)."""
-    return {"gamgam": width_to_photons(p), "chichi": width_to_dm(p)}
+    """Partial widths of the ALP [GeV]: {"gamgam": Γ_aγ, "chichi": Γ_aχ}  (SPEC §5.1); NaN at a point
+    outside the model's validity (``CONDITIONS``)."""
+    return _valid(p, {"gamgam": width_to_photons(p), "chichi": width_to_dm(p)})
+
+
+def _total_width(p):
+    return width_to_photons(p) + width_to_dm(p)
 
 
 def total_width(p):
-    """Γ_a = Γ_aχ θ(m_a − 2m_χ) + Γ_aγ [GeV]  (SPEC §5.1, [D] (A.2), (A.3))."""
-    return width_to_photons(p) + width_to_dm(p)
+    """Γ_a = Γ_aχ θ(m_a − 2m_χ) + Γ_aγ [GeV]  (SPEC §5.1, [D] (A.2), (A.3)); NaN outside the validity."""
+    return _valid(p, _total_width(p))
 
 
 def dm_yukawa(p):
@@ -144,7 +181,7 @@ def dm_yukawa(p):
 
 def _branching_ratios(p):
     """(BR(a → χχ), BR(a → γγ)); a stable ALP (Γ_a = 0) counts as (0, 1): it always escapes."""
-    total = total_width(p)
+    total = _total_width(p)
     has_width = total > 0.0
     safe_total = jnp.where(has_width, total, 1.0)
     br_dm = jnp.where(has_width, width_to_dm(p) / safe_total, 0.0)
@@ -191,9 +228,14 @@ def br_b_to_k(p):
 
     F = GRvDV f₀ (``form_factor="grvdv"``) or [D]'s F_K (3.3) (``"ding"``). This equals [C] (8)
     (SPEC §2.3) with |c^V_sb|/f_a = g_aWW|C_sb|. An eager call with m_a ≥ m_B − m_K raises ValueError;
-    under jit the closed channel gives exactly 0 with a finite gradient.
+    under jit the closed channel gives exactly 0 with a finite gradient, and a point outside the
+    model's validity NaN.
     """
     _check_open(p, c.M_K_PLUS, "B⁺ → K⁺ a")
+    return _valid(p, _br_b_to_k(p))
+
+
+def _br_b_to_k(p):
     mb, mk = c.M_B_PLUS, c.M_K_PLUS
     is_open = p.m_a < mb - mk
     q2 = jnp.where(is_open, p.m_a**2, 0.0)  # safe q² for the form factor (finite gradient)
@@ -213,9 +255,14 @@ def br_b_to_kstar(p):
     Mapping: L_eff = −g_aWW C_sb ∂_μa s̄γ^μ P_L b = ∂_μa/(2f_a) s̄γ^μ(c^V + c^A γ₅)b of [C] (3) with
     c^V/f_a = −g_aWW C_sb, c^A/f_a = +g_aWW C_sb. Inserting c^V into [C] (8) reproduces [D] (3.1)
     exactly, which fixes the normalisation. A₀ is always GRvDV 2023 (the ``form_factor`` option only
-    concerns B → K). Closed channel: ValueError eagerly, exactly 0 under jit.
+    concerns B → K). Closed channel: ValueError eagerly, exactly 0 under jit; NaN outside the model's
+    validity.
     """
     _check_open(p, c.M_KSTAR_PLUS, "B⁺ → K*⁺ a")
+    return _valid(p, _br_b_to_kstar(p))
+
+
+def _br_b_to_kstar(p):
     mb, mv = c.M_B_PLUS, c.M_KSTAR_PLUS
     is_open = p.m_a < mb - mv
     q2 = jnp.where(is_open, p.m_a**2, 0.0)
@@ -234,14 +281,14 @@ def boost_in_b_decay(p):
 
 def decay_length(p):
     """Proper decay length cτ_a = ħc/Γ_a [m] (total width; SPEC §5.2); +inf for a stable ALP (Γ_a = 0)."""
-    total = total_width(p)
+    total = _total_width(p)
     has_width = total > 0.0
     return jnp.where(has_width, c.HBARC_GEV_M / jnp.where(has_width, total, 1.0), jnp.inf)
 
 
 def lab_decay_length(p):
     """Decay length in the B⁺ rest frame L_a = βγ cτ_a [m]  (SPEC §5.2, [D] (5.2)); +inf if Γ_a = 0."""
-    total = total_width(p)
+    total = _total_width(p)
     has_width = total > 0.0
     return jnp.where(has_width, boost_in_b_decay(p) * c.HBARC_GEV_M / jnp.where(has_width, total, 1.0),
                      jnp.inf)
@@ -254,7 +301,7 @@ def escape_probability(p):
     """
     bg = boost_in_b_decay(p)
     moving = bg > 0.0
-    exponent = p.detector_radius * total_width(p) / (jnp.where(moving, bg, 1.0) * c.HBARC_GEV_M)
+    exponent = p.detector_radius * _total_width(p) / (jnp.where(moving, bg, 1.0) * c.HBARC_GEV_M)
     return jnp.where(moving, jnp.exp(-exponent), 0.0)
 
 
@@ -265,7 +312,7 @@ def invisible_fraction(p):
     physically an ALP is unseen if it decays to χχ or leaves the detector before decaying to γγ.
     """
     br_dm, br_photons = _branching_ratios(p)
-    return br_dm + br_photons * escape_probability(p)
+    return _valid(p, br_dm + br_photons * escape_probability(p))
 
 
 def br_b_to_k_invisible(p):
@@ -292,7 +339,7 @@ def sigma_v_lab(p, s, s_minus_ma2=None):
     above = s >= 4.0 * m2
     s_safe = jnp.where(above, s, 4.0 * m2)
     offset = s_safe - p.m_a**2 if s_minus_ma2 is None else s_minus_ma2
-    breit_wigner = offset**2 + (p.m_a * total_width(p)) ** 2
+    breit_wigner = offset**2 + (p.m_a * _total_width(p)) ** 2
     value = (p.g_achichi * p.g_agg) ** 2 * m2 * s_safe**3 / (
         _sigma_v_denominator(p) * (s_safe - 2.0 * m2) * breit_wigner)
     return jnp.where(above, value, 0.0)
@@ -351,13 +398,13 @@ def _sigma_v_lab_eps(p, eps, eps_minus_eps_r):
 def thermal_sigma_v(T, p):
     """Gondolo–Gelmini ⟨σv⟩(T) [GeV⁻²] of χχ → a* → γγ, resonance-aware (SPEC §5.5, [D] (4.12))."""
     return averages.sigma_v_gg(lambda e, de: _sigma_v_lab_eps(p, e, de), p.m_chi, T,
-                               resonance=(p.m_a, total_width(p)))
+                               resonance=(p.m_a, _total_width(p)))
 
 
 def thermal_sigma_v_2(T, p):
     """⟨σv⟩₂(T) [GeV⁻²], the p²/(3E) moment of the annihilation term (SPEC §5.5, [D] (4.13) corrected)."""
     return averages.sigma_v_2(lambda e, de: _sigma_v_lab_eps(p, e, de), p.m_chi, T,
-                              resonance=(p.m_a, total_width(p)))
+                              resonance=(p.m_a, _total_width(p)))
 
 
 def momentum_transfer_rate(T, p):
@@ -372,22 +419,32 @@ def momentum_transfer_rate(T, p):
                                            m_bath=0.0, statistics="boson")
 
 
+# a valid point solved in place of an invalid one (its result is discarded, base.safe_params):
+# the benchmark of `bkdm relic --model resonant-alp` (r = 0.477, c_B = c_W)
+_SAFE_POINT = Params(m_a=2.0, m_chi=0.954, g_agg=1e-4, g_aww=1e-4, g_achichi=3.7e-5)
+
+
 def relic(p, method="cbe", settings=solver.DEFAULT, x_final=X_FINAL, elastic="nr", history=0):
     """Relic abundance of χ (Majorana, g = 2) by resonant freeze-out through the ALP (SPEC §5.4–5.6).
 
     ``method="cbe"``: coupled (Y, y) system with early kinetic decoupling ([D] (4.8)–(4.9));
     ``"nbe"``: the standard number-density equation (kinetic equilibrium assumed). Both evolve to
     ``x_final`` (default 10⁴; ``None`` with "nbe" continues to x → ∞ with the exact tail). Returns
-    the result object of :mod:`bkdm.cosmo.kinetic_decoupling` or :mod:`bkdm.cosmo.freeze_out`.
+    the result object of :mod:`bkdm.cosmo.kinetic_decoupling` or :mod:`bkdm.cosmo.freeze_out`; NaN with
+    ``status = solver.STATUS_INVALID_INPUT`` at a point outside the model's validity (traced input).
     """
+    if method not in ("cbe", "nbe"):
+        raise ValueError(f"method = {method!r} is not allowed: choose 'cbe' or 'nbe'")
+    status = validity_status(p)
+    p = base.safe_params(p, status == 0, _SAFE_POINT)
     if method == "cbe":
-        return kinetic_decoupling.solve(thermal_sigma_v, thermal_sigma_v_2, momentum_transfer_rate, p,
-                                        p.m_chi, 2.0, settings, x_final=x_final, elastic=elastic,
-                                        history=history)
-    if method == "nbe":
-        return freeze_out.solve(thermal_sigma_v, p, p.m_chi, 2.0, settings, history=history,
-                                x_final=x_final)
-    raise ValueError(f"method = {method!r} is not allowed: choose 'cbe' or 'nbe'")
+        result = kinetic_decoupling.solve(thermal_sigma_v, thermal_sigma_v_2, momentum_transfer_rate, p,
+                                          p.m_chi, 2.0, settings, x_final=x_final, elastic=elastic,
+                                          history=history)
+    else:
+        result = freeze_out.solve(thermal_sigma_v, p, p.m_chi, 2.0, settings, history=history,
+                                  x_final=x_final)
+    return solver.with_input_status(result, status)
 
 
 def _scaled_sigma_v(T, args):
@@ -414,9 +471,12 @@ def relic_with_rate_factors(p, annihilation_factor=1.0, gamma_factor=1.0, hubble
     keeps T_χ = T at every x, i.e. the NBE evaluated to ``x_final`` (a finite γ × 10²⁰ is *not* an
     NBE where annihilation never freezes, e.g. r = ½, because γ/H falls steeply: ∝ T^5.5 at x = 20,
     T⁸ only from x ~ 10⁴ on; by 7e19 from x = 20 to 10⁴ at r = 0.477)."""
+    status = validity_status(p)
+    p = base.safe_params(p, status == 0, _SAFE_POINT)
     args = (p, annihilation_factor, gamma_factor, hubble_factor)
-    return kinetic_decoupling.solve(_scaled_sigma_v, _scaled_sigma_v_2, _scaled_gamma, args, p.m_chi, 2.0,
-                                    settings, x_final=x_final, history=history)
+    result = kinetic_decoupling.solve(_scaled_sigma_v, _scaled_sigma_v_2, _scaled_gamma, args, p.m_chi, 2.0,
+                                      settings, x_final=x_final, history=history)
+    return solver.with_input_status(result, status)
 
 
 def omega_h2(p, method="cbe", settings=solver.DEFAULT, x_final=X_FINAL):
@@ -438,7 +498,7 @@ def summary(p):
         "r = m_chi/m_a": f(p.m_chi / p.m_a),
         "Gamma(a->gamma gamma) [GeV]": f(width_to_photons(p)),
         "Gamma(a->chi chi) [GeV]": f(width_to_dm(p)),
-        "Gamma_a [GeV]": f(total_width(p)),
+        "Gamma_a [GeV]": f(_total_width(p)),
         "BR(a->chi chi)": f(br_to_dm(p)),
         "BR(a->gamma gamma)": f(br_to_photons(p)),
         "y_chi": f(dm_yukawa(p)),
@@ -458,8 +518,8 @@ def summary(p):
 
 
 __all__ = [
-    "NAME", "SOURCE", "PARAMETERS", "Params", "BENCHMARK", "DM_DOF", "ALIASES", "OPTIONS", "RELIC_METHODS",
-    "SYMBOLS", "mediator_mass", "dm_mass", "width_to_photons",
+    "NAME", "SOURCE", "PARAMETERS", "CONDITIONS", "Params", "BENCHMARK", "DM_DOF", "ALIASES", "OPTIONS",
+    "RELIC_METHODS", "SYMBOLS", "validity_status", "mediator_mass", "dm_mass", "width_to_photons",
     "width_to_dm", "widths", "total_width", "dm_yukawa", "br_to_dm", "br_to_photons",
     "top_loop_function", "c_sb", "br_b_to_k", "br_b_to_kstar", "boost_in_b_decay", "decay_length",
     "lab_decay_length", "escape_probability", "invisible_fraction", "br_b_to_k_invisible", "sigma_v_lab",
