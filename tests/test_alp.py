@@ -390,6 +390,7 @@ def test_transforms_in_m_a(bench, func):
     check_transforms(lambda m: func(p.replace(m_a=m)), 2.1)
 
 
+@pytest.mark.slow  # ~50 s; jit/grad/vmap in m_a (all widths, BR, P_inv) stay in the default suite
 def test_transforms_other_parameters(bench):
     p = bench.replace(c_sb_a=1.0)
     check_transforms(lambda m: alp.br_b_to_kstar(p.replace(m_a=m)), 2.1)

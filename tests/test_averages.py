@@ -379,7 +379,7 @@ def test_gradients_resonance_mass_and_width(avg, ratio, gm, x, step):
     assert float(dw) == pytest.approx(float(fdw), rel=1e-6)
 
 
-@pytest.mark.parametrize("avg", [sigma_v_gg, sigma_v_2])
+@pytest.mark.parametrize("avg", [sigma_v_gg, pytest.param(sigma_v_2, marks=pytest.mark.slow)])
 def test_gg_transforms_in_temperature(avg):
     f = _breit_wigner(jnp, 2.2, 2.2e-7)
     check_transforms(lambda T: avg(f, 1.0, T, resonance=(2.2, 2.2e-7)), 0.05)

@@ -117,6 +117,7 @@ def test_help_explains_units(capsys):
 
 
 # ------------------------------------------------------------------------------------------ relic
+@pytest.mark.slow  # ~50 s; bkdm relic stays tested by test_user_model and test_result_formats
 def test_relic_dark_photon_with_plot(tmp_path, capsys):
     """The `info` benchmark of the dark photon was chosen at Ωh² ≈ 0.12 (the dark-photon fit's start);
     a fresh solve must give Planck's value within the 5 % to which that start was tuned."""

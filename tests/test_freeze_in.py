@@ -142,6 +142,8 @@ def test_forward_mode_gradient_vs_finite_difference():
     assert g == pytest.approx(fd, rel=1e-4)
 
 
+# ~70 s: the ALP relic gradient stays in the default suite (test_forward_mode_gradient_vs_finite_difference)
+@pytest.mark.slow
 def test_gradient_above_the_b_to_s_a_threshold():
     # m_a ≥ m_b closes b → s a (a −∞ log-rate term): its tangent must be 0, not 0/0 (the fits' m_a
     # prior reaches 4.6 GeV). AD of a DEFAULT solve vs central FD (step 1e-4 m_a, truncation ~1e-8)

@@ -156,6 +156,7 @@ def test_tail_rules_against_scipy_quad(m, wave):
         assert value == pytest.approx(ref_value, rel=1e-6), rule
 
 
+@pytest.mark.slow  # ~55 s; the failure status stays tested by test_failure_is_reported
 def test_relativistic_freeze_out_is_a_failure_not_a_number():
     # An s-wave with ⟨σv⟩ = 1e-18 GeV⁻² at m = 1 GeV decouples at x_f ≈ 1.1 (hot relic): the
     # non-relativistic NBE "succeeded" there with an Ωh² that fell as ⟨σv⟩ fell (1e-18 → 1e-20:

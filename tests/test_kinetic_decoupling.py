@@ -98,6 +98,7 @@ def test_normalisation_switch_and_errors():
                  elastic="full")
 
 
+@pytest.mark.slow  # ~40 s; the as_printed switch stays tested by test_d_table1
 def test_rate_factors_reproduce_as_printed_and_nbe():
     # relic_with_rate_factors: (a, b, c) = (4, ½, 0) must equal the separately coded
     # normalisation="as_printed" rates (SPEC §8 item 6), and (1, 0, 10¹⁰) the NBE of freeze_out.solve

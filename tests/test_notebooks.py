@@ -18,7 +18,9 @@ import pytest
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 SCRIPTS = sorted(p.stem for p in NOTEBOOKS.glob("*.py") if p.name != "run.py")
 # cheapest notebooks (each ≤ ~1 min fast): they cover the particle layer, freeze-in and the cBE
-FAST_SUBSET = [s for s in ("d_fig1_branching", "c_fig1_alp_rates_yields", "d_fig45_yields") if s in SCRIPTS]
+# the default suite runs d_fig1 (~20 s); c_fig1 and d_fig45 (~1–2 min each on 2 cores) run with -m slow
+FAST_SUBSET = [s if s == "d_fig1_branching" else pytest.param(s, marks=pytest.mark.slow)
+               for s in ("d_fig1_branching", "c_fig1_alp_rates_yields", "d_fig45_yields") if s in SCRIPTS]
 
 
 def _run(stem, fast, timeout, workdir):

@@ -175,7 +175,7 @@ def test_failing_solver_and_nuisances():
         assert abs(v.std() - 1) < 4 / math.sqrt(2 * ess)
 
 
-@pytest.mark.parametrize("pooled", [False, True])
+@pytest.mark.parametrize("pooled", [pytest.param(False, marks=pytest.mark.slow), True])
 def test_step_size_adaptation_reaches_the_target_acceptance(pooled):
     # Dual averaging drives E[acceptance statistic] to target_accept ([HG14] Alg. 5); with the step
     # then fixed at the average x̄, the mean acceptance over the draws lands slightly above the target
@@ -259,6 +259,7 @@ PARALLEL_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # ~35 s; NUTS on vectorized chains stays in the default suite
 def test_parallel_chains_on_two_host_devices():
     # chain_method="parallel": two vectorized groups of 2 chains, one per host device, each run from
     # its own thread; the posterior must still be the exact one (tolerances of check_moments)

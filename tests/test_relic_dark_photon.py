@@ -42,6 +42,9 @@ def test_omega_scales_inversely_with_coupling_to_the_fourth():
     assert 0.25 < o2 / o1 < 0.25 * 1.15
 
 
+# ~40 s: the dark-photon relic gradient stays in the default suite
+# (test_freeze_out::test_gradients_forward_and_reverse_vs_finite_difference)
+@pytest.mark.slow
 def test_jacobian_vs_finite_differences():
     # jacfwd of the DEFAULT solve (start point and range carry no tangent: freeze_out.solve) vs
     # central FD (step 1e-4 relative, truncation ~1e-8) of rtol = atol = 1e-12 solves; the derivative

@@ -83,8 +83,8 @@ ALP = alp.Params.universal(m_a=2.1, f_a=1.5e8, c_q=1.0, c_sb_v=1.0, c_chi=1.0, m
 @pytest.mark.parametrize("name, solve, tol", [
     # tolerances: measured 7.8e-8 (dark photon), 4.9e-8 (ALP), 3.3e-6 (cBE near resonance) at
     # rtol = atol = 1e-6; bounds leave ~10× room and stay below the 1e-4 of the scipy comparisons
-    ("dark photon freeze-out", lambda p, s: dp.relic(DP, s), 1e-6),
-    ("ALP freeze-in", lambda p, s: alp.relic(ALP, s), 1e-6),
+    pytest.param("dark photon freeze-out", lambda p, s: dp.relic(DP, s), 1e-6, marks=pytest.mark.slow),
+    pytest.param("ALP freeze-in", lambda p, s: alp.relic(ALP, s), 1e-6, marks=pytest.mark.slow),
     ("resonant ALP cBE", lambda p, s: resonant_alp.relic(NEAR, "cbe", s), 3e-5),
 ])
 def test_boltzmann_systems_agree_with_kvaerno_precise(name, solve, tol):
@@ -117,6 +117,7 @@ def test_forward_mode_through_rodas4_on_the_alp_freeze_in():
     np.testing.assert_allclose(np.asarray(g * theta / val), np.asarray(g_ref * theta / val), atol=1e-4)
 
 
+@pytest.mark.slow  # ~45 s; vmapped relic solves stay tested per system (test_freeze_out, test_scan)
 def test_vmap_through_rodas4_equals_single_solves():
     # vmap over two ALP points equals the single-point Rodas4 solves to 1e-12 (same steps: the
     # controller runs per lane; only summation order may differ).
