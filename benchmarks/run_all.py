@@ -29,7 +29,7 @@ SECTIONS = ("particle", "relic", "likelihood")
 NUTS_TITLE = "NUTS: ALP default fit"
 TABLE1 = common.HERE.parent / "notebooks" / "figures" / "d_table1.md"
 POSTERIOR_RUNS = common.HERE / "posterior_runs.md"  # written by benchmarks/posterior.py
-POSTERIOR_NOTES = common.HERE / "posterior_notes.md"  # hand-written reading of those runs
+POSTERIOR_READING = common.HERE / "posterior_notes.md"  # hand-written reading of those runs
 
 
 # ------------------------------------------------------------------------------------------- NUTS
@@ -143,8 +143,8 @@ def results_markdown(records, command):
                   "CLI; wall time includes compilation and the best fit; the 2-core CPU is shared with other "
                   "jobs, so times are noisy).", "",
                   POSTERIOR_RUNS.read_text().strip()]
-        if POSTERIOR_NOTES.exists():
-            parts += ["", POSTERIOR_NOTES.read_text().strip()]
+        if POSTERIOR_READING.exists():
+            parts += ["", POSTERIOR_READING.read_text().strip()]
     if TABLE1.exists():  # written by notebooks/d_fig7_table1.py (issue: both normalisations in RESULTS.md)
         parts += ["", "## [D] Table 1 compared number by number (notebooks/d_fig7_table1.py)", "",
                   TABLE1.read_text().strip()]

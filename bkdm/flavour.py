@@ -1,10 +1,10 @@
-"""B⁺ → K⁺νν̄ spectra and the B⁺ → K⁺X line on the Belle II generator q² bins (SPEC §6; data
-notes shared/data/belle2/NOTES.md §4.1). Units: GeV, q² in GeV², branching fractions dimensionless.
+"""B⁺ → K⁺νν̄ spectra and the B⁺ → K⁺X line on the Belle II generator q² bins (docs/physics/b-to-k-nunu.md §6;
+docs/physics/belle2-likelihood.md §9.6–9.8). Units: GeV, q² in GeV², branching fractions dimensionless.
 
 * SM short-distance spectrum with bkdm's own inputs (GRvDV f₊, PDG masses): :func:`dbr_dq2_sm`,
-  :func:`br_sm_short_distance` (SPEC §6, Buras et al. 1409.4557).
+  :func:`br_sm_short_distance` (docs/physics/b-to-k-nunu.md §6, Buras et al. 1409.4557).
 * The reference SM spectrum that normalises the Belle II number densities (HPQCD f₊ and the inputs
-  of the Belle II reinterpretation code, NOTES §4.1 item 2): :func:`dbr_dq2_belle2_sm`,
+  of the Belle II reinterpretation code, docs/physics/belle2-likelihood.md §9.7): :func:`dbr_dq2_belle2_sm`,
   :func:`belle2_sm_bin_branching_fractions` on the 100 generator bins
   :func:`belle2_generator_bin_edges`.
 * A two-body line B⁺ → K⁺X spread over the generator bins, twice continuously differentiable in
@@ -40,7 +40,8 @@ def _default_ff_alpha():
 
 
 class SMInputs(eqx.Module):
-    """Inputs of the SM B⁺ → K⁺νν̄ rate (SPEC §1.2, §6); a pytree, so it can be traced/differentiated.
+    """Inputs of the SM B⁺ → K⁺νν̄ rate (docs/physics/constants.md §1.2, docs/physics/b-to-k-nunu.md §6);
+    a pytree, so it can be traced/differentiated.
 
     x_t           top-loop function X_t (Brod–Gorbahn–Stamou)
     sin2_theta_w  sin²θ̂_W(m_Z), MS-bar
@@ -81,7 +82,7 @@ def _integrate_to_endpoint(f, lo, hi, q2_end):
 def dbr_dq2_sm(q2, inputs=None):
     """SM short-distance dB(B⁺→K⁺νν̄)/dq² [GeV⁻²], summed over the three neutrino flavours.
 
-    SPEC §6 (Buras et al. 1409.4557, normalisation derived in SPEC §6):
+    docs/physics/b-to-k-nunu.md §6.1 (Buras et al. 1409.4557; normalisation derived there):
     dB/dq² = τ_B G_F² α² |V_tb V_ts*|² /(256 π⁵ m_B³) λ^{3/2}(m_B², m_K², q²) f₊²(q²) |C_L|²,
     C_L = −X_t/s_W², with GRvDV f₊ and PDG m_B⁺, m_K⁺. Exactly 0 outside 0 ≤ q² ≤ (m_B − m_K)².
     ``inputs``: :class:`SMInputs` (default: bkdm.constants values).
@@ -100,7 +101,8 @@ def dbr_dq2_sm(q2, inputs=None):
 
 
 def br_sm_short_distance(inputs=None):
-    """SM short-distance BR(B⁺→K⁺νν̄) = ∫₀^{(m_B−m_K)²} dB/dq² dq² (SPEC §6, §7 item 10).
+    """SM short-distance BR(B⁺→K⁺νν̄) = ∫₀^{(m_B−m_K)²} dB/dq² dq² (docs/physics/b-to-k-nunu.md §6,
+    docs/validation.md §7.10).
 
     32-node Gauss–Legendre in s = √(q²_max − q²) (smooth integrand; ~1e-14 relative accuracy).
     """
@@ -109,9 +111,9 @@ def br_sm_short_distance(inputs=None):
 
 
 # ------------------------------------------------------------------- Belle II reference SM spectrum
-# Inputs of the SM spectrum that normalises the Belle II number densities (NOTES §4.1 item 2; the
-# Belle II reinterpretation code of arXiv:2507.12393): NOT bkdm's defaults — k_ij = n_ij/B_SM,j is
-# only right with the spectrum the densities were generated with.
+# Inputs of the SM spectrum that normalises the Belle II number densities
+# (docs/physics/belle2-likelihood.md §9.7; the Belle II reinterpretation code of arXiv:2507.12393):
+# NOT bkdm's defaults — k_ij = n_ij/B_SM,j is only right with the spectrum the densities were generated with.
 BELLE2_SM = {
     "g_fermi": 1.1663787e-5,  # GeV⁻²
     "alpha_em": 1.0 / 127.952,
@@ -130,7 +132,8 @@ BELLE2_N_GEN_BINS = 100
 
 
 def hpqcd_f_plus(q2):
-    """HPQCD B→K f₊ in the BCL form used by Belle II (arXiv:2207.12468; NOTES §4.1 item 2):
+    """HPQCD B→K f₊ in the BCL form used by Belle II (arXiv:2207.12468;
+    docs/physics/belle2-likelihood.md §9.7):
 
     f₊(q²) = L/(1 − q²/m_Bs*²) Σ_{n=0}^{N−1} a_n [zⁿ − (n/N)(−1)^{n−N} z^N],  N = 3, L = 1.304,
     z = (√(t₊ − q²) − √t₊)/(√(t₊ − q²) + √t₊), t₊ = (m_B + m_K)², t₀ = 0.
@@ -150,7 +153,8 @@ def _belle2_q2_end():
 
 
 def dbr_dq2_belle2_sm(q2):
-    """Belle II reference SM dB(B⁺→K⁺νν̄)/dq² [GeV⁻²] (NOTES §4.1 item 2; arXiv:2207.13371 eq. 16):
+    """Belle II reference SM dB(B⁺→K⁺νν̄)/dq² [GeV⁻²] (docs/physics/belle2-likelihood.md §9.7;
+    arXiv:2207.13371 eq. 16):
 
     dB/dq² = τ_B G_F² α² X_t² |V_tb V_ts*|² /(32 π⁵ s_W⁴) |p_K|³ f₊²(q²),  |p_K| = λ^{1/2}/(2 m_B),
     HPQCD f₊ (:func:`hpqcd_f_plus`). Exactly 0 outside 0 ≤ q² ≤ (m_B − m_K)² (Belle II masses).
@@ -166,7 +170,8 @@ def dbr_dq2_belle2_sm(q2):
 
 
 def belle2_generator_bin_edges():
-    """The 101 edges [GeV²] of the Belle II generator q² bins, linspace(0, 22.885, 101) (NOTES §4.1).
+    """The 101 edges [GeV²] of the Belle II generator q² bins, linspace(0, 22.885, 101)
+    (docs/physics/belle2-likelihood.md §9.6).
 
     (The number-density CSVs have one more column in front, the [−1, 0) underflow, which is dropped.)
     """
@@ -174,8 +179,9 @@ def belle2_generator_bin_edges():
 
 
 def belle2_sm_bin_branching_fractions():
-    """B_SM,j = ∫_bin j dB/dq² of :func:`dbr_dq2_belle2_sm` on the 100 generator bins (NOTES §4.1
-    item 2, Appendix A; Σ_j = 4.9661e-6). 32-node Gauss–Legendre per bin in s = √(q²_end − q²)."""
+    """B_SM,j = ∫_bin j dB/dq² of :func:`dbr_dq2_belle2_sm` on the 100 generator bins
+    (docs/physics/belle2-likelihood.md §9.7; Σ_j = 4.9661e-6). 32-node Gauss–Legendre per bin in s =
+    √(q²_end − q²)."""
     edges = jnp.asarray(belle2_generator_bin_edges())
     return _integrate_to_endpoint(dbr_dq2_belle2_sm, edges[:-1], edges[1:], _belle2_q2_end())
 
@@ -234,7 +240,8 @@ def _spline_weights(q2_x):
 
 def _breit_wigner_weights(m_x, width):
     """Relativistic Breit–Wigner 1/((q² − m²)² + m²Γ²) integrated exactly over each generator bin
-    (SPEC §6): ∝ arctan((q² − m²)/(mΓ)) differences, normalised to 0 ≤ q² ≤ 22.885 GeV²."""
+    (docs/physics/b-to-k-nunu.md §6): ∝ arctan((q² − m²)/(mΓ)) differences, normalised to 0 ≤ q² ≤
+    22.885 GeV²."""
     edges = jnp.asarray(belle2_generator_bin_edges())
     m_gamma = jnp.maximum(m_x * width, _MIN_MASS_WIDTH)
     cdf = jnp.arctan((edges - m_x**2) / m_gamma)
@@ -242,9 +249,10 @@ def _breit_wigner_weights(m_x, width):
 
 
 def two_body_bin_weights(m_x, width=None, shape="interpolate"):
-    """Weights of a B⁺ → K⁺X line (q² = m_X²) on the 100 Belle II generator bins (NOTES §4.1 item 3;
-    docs/physics/b-to-k-nunu.md §6). m_x [GeV] (a scalar; vmap for batches), width Γ_X [GeV] (only for
-    ``shape="breit-wigner"``). The expected events of reconstructed bin i are Σ_j k_ij B w_j.
+    """Weights of a B⁺ → K⁺X line (q² = m_X²) on the 100 Belle II generator bins
+    (docs/physics/belle2-likelihood.md §9.8; docs/physics/b-to-k-nunu.md §6). m_x [GeV] (a scalar;
+    vmap for batches), width Γ_X [GeV] (only for ``shape="breit-wigner"``). The expected events of
+    reconstructed bin i are Σ_j k_ij B w_j.
 
     * ``"interpolate"`` (default): a δ-line δ(q² − m_X²) whose detector response k_i(q²) is the
       **natural cubic spline in q² through the per-bin responses k_ij at the bin centres c_j**,
@@ -281,7 +289,8 @@ def two_body_bin_weights(m_x, width=None, shape="interpolate"):
 
 
 def np_bin_branching_fractions(model, p, shape="interpolate", width=None):
-    """B_NP,j = BR(B⁺ → K⁺X) P_inv × w_j(m_X) on the 100 generator bins (NOTES §4.1 item 3).
+    """B_NP,j = BR(B⁺ → K⁺X) P_inv × w_j(m_X) on the 100 generator bins
+    (docs/physics/belle2-likelihood.md §9.8).
 
     ``model``: a bkdm.models module (uses ``mediator_mass``, ``br_b_to_k_invisible`` and, for
     ``shape="breit-wigner"`` with ``width=None``, ``total_width``); ``p``: its ``Params``.

@@ -1,4 +1,4 @@
-"""Hadronic form factors for B → K and B → K* (SPEC §2.3; data file: bkdm/data/formfactors).
+"""Hadronic form factors for B → K and B → K* (docs/physics/alp.md §2.3; data file: bkdm/data/formfactors).
 
 Default set: GRvDV 2023 (Gubernari, Reboud, van Dyk, Virto, arXiv:2305.06301) in the BSZ
 parametrisation with N = 2,
@@ -8,7 +8,7 @@ parametrisation with N = 2,
     t± = (m_B ± m_M)²,  t₀ = t₊ (1 − √(1 − t₋/t₊)),
 
 with the EOS mass conventions m_B = 5.279, m_K = 0.492, m_K* = 0.896 GeV and the poles of
-``POLES`` (shared/data/formfactors/README.md §1). Exact q² = 0 relations fill the parameters that
+``POLES`` (docs/data.md §13.2). Exact q² = 0 relations fill the parameters that
 are not in the file: α₀^{f0} = α₀^{f+}, α₀^{A12} = (m_B² − m_K*²)/(8 m_B m_K*) α₀^{A0},
 α₀^{T2} = α₀^{T1}. A2 and T3 follow from the definitions of A12 and T23.
 
@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 import yaml
 
-# EOS/GRvDV mass conventions [GeV] (shared/data/formfactors/README.md §1)
+# EOS/GRvDV mass conventions [GeV] (docs/data.md §13.2)
 FF_M_B = 5.279
 FF_M_K = 0.492
 FF_M_KSTAR = 0.896
@@ -90,7 +90,7 @@ def _alpha(alpha, params):
 
 
 def z_parameter(q2, m_b, m_m):
-    """Conformal variable z(q²) with t₀ = t₊(1 − √(1 − t₋/t₊)) (SPEC §2.3)."""
+    """Conformal variable z(q²) with t₀ = t₊(1 − √(1 − t₋/t₊)) (docs/physics/alp.md §2.3)."""
     tp = (m_b + m_m) ** 2
     tm = (m_b - m_m) ** 2
     t0 = tp * (1.0 - np.sqrt(1.0 - tm / tp))
@@ -100,7 +100,7 @@ def z_parameter(q2, m_b, m_m):
 
 
 def bsz(q2, coeffs, m_pole, m_b, m_m):
-    """BSZ expansion 1/(1 − q²/m_R²) Σ_k α_k [z(q²) − z(0)]^k (SPEC §2.3)."""
+    """BSZ expansion 1/(1 − q²/m_R²) Σ_k α_k [z(q²) − z(0)]^k (docs/physics/alp.md §2.3)."""
     dz = z_parameter(q2, m_b, m_m) - z_parameter(0.0, m_b, m_m)
     series = coeffs[0] + dz * (coeffs[1] + dz * coeffs[2])
     return series / (1.0 - q2 / m_pole**2)
@@ -108,13 +108,13 @@ def bsz(q2, coeffs, m_pole, m_b, m_m):
 
 # ---------------------------------------------------------------------------- B → K
 def bk_f_plus(q2, alpha=None):
-    """B→K vector form factor f₊(q²) (GRvDV 2023, SPEC §2.3)."""
+    """B→K vector form factor f₊(q²) (GRvDV 2023, docs/physics/alp.md §2.3)."""
     a = _alpha(alpha, bk_parameters())
     return bsz(q2, a[0:3], POLES["f+"], FF_M_B, FF_M_K)
 
 
 def bk_f_zero(q2, alpha=None):
-    """B→K scalar form factor f₀(q²); α₀^{f0} = α₀^{f+} (SPEC §2.3)."""
+    """B→K scalar form factor f₀(q²); α₀^{f0} = α₀^{f+} (docs/physics/alp.md §2.3)."""
     a = _alpha(alpha, bk_parameters())
     return bsz(q2, jnp.stack([a[0], a[3], a[4]]), POLES["f0"], FF_M_B, FF_M_K)
 
@@ -139,7 +139,7 @@ def bkstar_a1(q2, alpha=None):
 
 
 def bkstar_a12(q2, alpha=None):
-    """B→K* A₁₂(q²); α₀^{A12} = (m_B² − m_K*²)/(8 m_B m_K*) α₀^{A0} (SPEC §2.3)."""
+    """B→K* A₁₂(q²); α₀^{A12} = (m_B² − m_K*²)/(8 m_B m_K*) α₀^{A0} (docs/physics/alp.md §2.3)."""
     a = _alpha(alpha, bkstar_parameters())
     a12_0 = (FF_M_B**2 - FF_M_KSTAR**2) / (8.0 * FF_M_B * FF_M_KSTAR) * a[0]
     return bsz(q2, jnp.stack([a12_0, a[6], a[7]]), POLES["A12"], FF_M_B, FF_M_KSTAR)
@@ -170,7 +170,7 @@ def bkstar_t23(q2, alpha=None):
 
 
 def bkstar_a2(q2, alpha=None):
-    """B→K* A₂ from A₁ and A₁₂ (formfactors README §1):
+    """B→K* A₂ from A₁ and A₁₂ (docs/data.md §13.2):
     A₂ = [(m_B+m_V)²(m_B²−m_V²−q²)A₁ − 16 m_B m_V²(m_B+m_V)A₁₂]/λ."""
     mb, mv = FF_M_B, FF_M_KSTAR
     lam = mb**4 + mv**4 + q2**2 - 2.0 * (mb**2 * mv**2 + mb**2 * q2 + mv**2 * q2)
@@ -179,7 +179,7 @@ def bkstar_a2(q2, alpha=None):
 
 
 def bkstar_t3(q2, alpha=None):
-    """B→K* T₃ from T₂ and T₂₃ (formfactors README §1):
+    """B→K* T₃ from T₂ and T₂₃ (docs/data.md §13.2):
     T₃ = [(m_B²−m_V²)(m_B²+3m_V²−q²)T₂ − 8 m_B m_V²(m_B−m_V)T₂₃]/λ."""
     mb, mv = FF_M_B, FF_M_KSTAR
     lam = mb**4 + mv**4 + q2**2 - 2.0 * (mb**2 * mv**2 + mb**2 * q2 + mv**2 * q2)
@@ -192,7 +192,8 @@ def ding_f_k(q2, m_b=None):
     """[D] (3.3): F_K(q²) = 0.33 exp(0.63 s − 0.095 s² + 0.591 s³), s = q²/m_B².
 
     An old fit whose shape is that of f₀; 1–12 % below GRvDV f₀ for m_a = 0.75–4.5 GeV
-    (SPEC §5.2, §8 item 9). Use it only to reproduce [D]. ``m_b`` defaults to m_B⁺ (PDG).
+    (docs/physics/resonant-alp.md §5.2, docs/physics/conventions.md §8.9). Use it only to reproduce [D].
+    ``m_b`` defaults to m_B⁺ (PDG).
     """
     from bkdm.constants import M_B_PLUS
 

@@ -1,4 +1,4 @@
-"""Kinematics helpers (SPEC §2.3): Källén function, two-body momenta, threshold factors.
+"""Kinematics helpers (docs/physics/alp.md §2.3): Källén function, two-body momenta, threshold factors.
 
 All functions are pure JAX, safe at and beyond thresholds: a closed channel returns exactly 0 with
 a finite gradient (``jnp.where`` on a clipped inner value).
@@ -8,7 +8,7 @@ import jax.numpy as jnp
 
 
 def kallen(a, b, c):
-    """Källén function λ(a, b, c) = a² + b² + c² − 2ab − 2ac − 2bc (SPEC §2.3)."""
+    """Källén function λ(a, b, c) = a² + b² + c² − 2ab − 2ac − 2bc (docs/physics/alp.md §2.3)."""
     return a * a + b * b + c * c - 2.0 * (a * b + a * c + b * c)
 
 

@@ -1,9 +1,10 @@
-"""Running strong coupling α_s(μ): four-loop MS-bar running with flavour thresholds (SPEC §1.2).
+"""Running strong coupling α_s(μ): four-loop MS-bar running with flavour thresholds
+(docs/physics/constants.md §1.2).
 
 da/d ln μ² = −β₀a² − β₁a³ − β₂a⁴ − β₃a⁵, a = α_s/(4π), starting from α_s⁽⁵⁾(m_Z) = 0.1180,
 n_f switched 5→4 at m_b(m_b), 4→3 at m_c(m_c) and 5→6 at m_t, with continuous matching (the
-three-loop matching jump is < 0.1 %, SPEC §1.2; the m_t threshold is our addition for plasma
-temperatures above m_t).
+three-loop matching jump is < 0.1 %, docs/physics/constants.md §1.2; the m_t threshold is our
+addition for plasma temperatures above m_t).
 
 Implementation: the RGE is integrated once (numpy, RK4, 4000 steps per decade) on a node grid
 in ln μ that contains the thresholds; ``alpha_s`` is the piecewise cubic Hermite interpolant with
@@ -11,8 +12,8 @@ the exact β-function slopes at the nodes, so it is smooth and differentiable in
 flops under jit. Interpolation error < 1e-10 relative (tests compare with scipy ``solve_ivp``).
 
 Validity: perturbative running is not trustworthy below ~1 GeV. Below ``MU_MIN`` = 1 GeV the
-coupling is *frozen* at α_s(1 GeV) = 0.473 (a documented model choice, SPEC §8 item 11); above
-``MU_MAX`` = 10⁶ GeV it is frozen at α_s(10⁶ GeV).
+coupling is *frozen* at α_s(1 GeV) = 0.473 (a documented model choice,
+docs/physics/conventions.md §8.11); above ``MU_MAX`` = 10⁶ GeV it is frozen at α_s(10⁶ GeV).
 """
 
 import functools
@@ -27,7 +28,8 @@ MU_MAX = 1.0e6
 
 
 def beta_coefficients(nf):
-    """(β₀, β₁, β₂, β₃) of the four-loop MS-bar β function in a = α_s/(4π) (SPEC §1.2)."""
+    """(β₀, β₁, β₂, β₃) of the four-loop MS-bar β function in a = α_s/(4π)
+    (docs/physics/constants.md §1.2)."""
     b0 = 11.0 - 2.0 * nf / 3.0
     b1 = 102.0 - 38.0 * nf / 3.0
     b2 = 2857.0 / 2.0 - 5033.0 * nf / 18.0 + 325.0 * nf**2 / 54.0
@@ -111,7 +113,7 @@ def _table(alpha_s_mz=ALPHA_S_MZ, spacing=0.01):
 
 
 def alpha_s(mu, alpha_s_mz=ALPHA_S_MZ):
-    """α_s(μ) in the MS-bar scheme, four-loop running (SPEC §1.2). μ in GeV.
+    """α_s(μ) in the MS-bar scheme, four-loop running (docs/physics/constants.md §1.2). μ in GeV.
 
     Frozen below MU_MIN = 1 GeV and above MU_MAX = 10⁶ GeV. Differentiable in μ (piecewise cubic
     Hermite with exact β-function slopes). ``alpha_s_mz`` must be a Python float (the running is

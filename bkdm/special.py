@@ -167,6 +167,7 @@ def k2e(z):
 
 
 def bessel_k1_over_k2(z):
-    """Ratio K_1(z)/K_2(z) (time-dilation factor of ⟨Γ⟩, SPEC §3.3 [C] (24)); no underflow."""
+    """Ratio K_1(z)/K_2(z) (time-dilation factor of ⟨Γ⟩, docs/physics/alp-freeze-in.md §3.3 [C] (24));
+    no underflow."""
     a, b = k01e(z)
     return b / (a + 2.0 * b / z)

@@ -6,11 +6,12 @@
 # left — thermally averaged ALP production rates (b → s a decays and quark/gluon/photon
 # scatterings) compared with the Hubble rate H(T); right — the ALP and DM yields Y_a, Y_χ from the
 # coupled Boltzmann equations [C] (27)–(28) vs x = M/T ([C]'s reference mass M is stripped; we use
-# M = m_a, SPEC §3.4).
+# M = m_a, docs/physics/alp-freeze-in.md §3.4).
 #
 # **Inputs.** The numbers of [C]'s benchmark (16) and of its Fig. 1 are stripped from the text we
-# have (SPEC §2.7, §8 item 1), so we use the self-consistent illustrative point of SPEC §2.7, which
-# reproduces every qualitative statement of [C] Sec. II.1:
+# have (docs/physics/alp.md §2.7, docs/physics/conventions.md §8.1), so we use the self-consistent
+# illustrative point of docs/physics/alp.md §2.7, which reproduces every qualitative statement
+# of [C] Sec. II.1:
 #
 # | input | value |
 # |---|---|
@@ -18,8 +19,8 @@
 # | f_a | 1.5 × 10⁸ GeV |
 # | c_q (all six quarks, axial) = c_sb^V | 1 (c_sb^A = 0, leptons and UV c_GG, c_γγ = 0) |
 # | c_χ | 1 |
-# | m_χ | 1 MeV (SPEC point) and 3 MeV (Ωh² ≈ 0.1: "of the order of" 0.12, as [C] says of its example) |
-# | L_det | 3 m (SPEC §2.5 assumption; only enters Belle II, not this figure) |
+# | m_χ | 1 MeV (§2.7 point) and 3 MeV (Ωh² ≈ 0.1: "of the order of" 0.12, as [C] says of its example) |
+# | L_det | 3 m (docs/physics/alp.md §2.5 assumption; only enters Belle II, not this figure) |
 # | solver | `solver.DEFAULT` (Kvaerno5, rtol 1e-8, atol 1e-6); Y_a = Y_χ = 0 at T_start = 100 GeV |
 #
 # Model choices of bkdm that [C] does not state (documented in `bkdm/models/alp.py`): α_s in the
@@ -31,12 +32,12 @@
 # **What moved with the hadronic ALP widths (issue 20).** m_a = 2.1 GeV lies inside bkdm's transition
 # from hadronic to partonic ALP decays (1.5–2.5 GeV): the partonic widths of [C] (13)–(15) now enter
 # with weight S = 0.68 (printed below), the exclusive hadronic ones (ρρ, ωω, K*K̄*, ηππ, …) with
-# 1 − S. Γ_tot drops from 8.43 × 10⁻¹⁹ to 7.00 × 10⁻¹⁹ GeV (cτ_a 234 → 282 m; SPEC §2.7's 234 m is the
-# partonic value), so ⟨Γ(a → SM)⟩ = H moves from T = 0.69 to 0.64 GeV (left panel, green) and Ωh²
-# rises by 1.4 % (3.822 → 3.874 × 10⁻³ at m_χ = 1 MeV; 0.1032 → 0.1046 at 3 MeV). The production
-# rates (scatterings, b → s a) do not involve the ALP widths and are unchanged; Y_a still tracks
-# Y_a^eq, so the relic density barely moves. Lower masses move much more: at m_a = 1 GeV Ωh² is
-# ×3.9 larger than with the partonic widths (docs/physics/alp-hadronic.md §2.8.6).
+# 1 − S. Γ_tot drops from 8.43 × 10⁻¹⁹ to 7.00 × 10⁻¹⁹ GeV (cτ_a 234 → 282 m;
+# docs/physics/alp.md §2.7's 234 m is the partonic value), so ⟨Γ(a → SM)⟩ = H moves from T = 0.69 to 0.64 GeV
+# (left panel, green) and Ωh² rises by 1.4 % (3.822 → 3.874 × 10⁻³ at m_χ = 1 MeV;
+# 0.1032 → 0.1046 at 3 MeV). The production rates (scatterings, b → s a) do not involve the ALP widths and are
+# unchanged; Y_a still tracks Y_a^eq, so the relic density barely moves. Lower masses move much more:
+# at m_a = 1 GeV Ωh² is ×3.9 larger than with the partonic widths (docs/physics/alp-hadronic.md §2.8.6).
 #
 # **Run:** `python notebooks/c_fig1_alp_rates_yields.py` (full) or
 # `BKDM_NOTEBOOK_FAST=1 python notebooks/c_fig1_alp_rates_yields.py` (CI subset), from the
@@ -193,7 +194,7 @@ bx.fill_between(T, kappa_min[DECAY_PER_B], 1e-5, color="tab:orange", alpha=0.3,
 bx.fill_between(T, kappa_min[SCATT], 1e-5, color="tab:purple", alpha=0.3, label="scatterings per ALP > H")
 bx.loglog(T, kappa_min[TOTAL], "k", lw=0.8, label=r"$\Gamma_{\rm prod} = H$ (all production per ALP)")
 bx.axhline(KAPPA, color="k", lw=1.0, ls="--", label="this point")
-bx.axhspan(5.5e-9, 7.4e-9, color="tab:red", alpha=0.25, label=r"Belle II 1$\sigma$ (SPEC §2.4 orientation)")
+bx.axhspan(5.5e-9, 7.4e-9, color="tab:red", alpha=0.25, label=r"Belle II 1$\sigma$ (orientation, docs §2.4)")
 bx.set_ylim(1e-10, 1e-6)
 bx.set_xlabel("T [GeV]")
 bx.set_ylabel(r"$c_q/f_a = c^V_{sb}/f_a$ [GeV$^{-1}$]")
@@ -259,7 +260,8 @@ print(f"T_start = 30, 60 GeV: Omega h^2 = {omega_t_start} (max rel. change {spre
 
 x = np.asarray(ref.x_history)
 y_a, y_a_eq = np.asarray(ref.yield_mediator_history), np.asarray(ref.yield_mediator_eq_history)
-y_chi_eq = np.asarray(thermo.yield_eq(1e-3, 4.0, float(P.m_a) / x))  # χ + χ̄, g = 4 (SPEC §3.6)
+# χ + χ̄, g = 4 (docs/physics/alp-freeze-in.md §3.6)
+y_chi_eq = np.asarray(thermo.yield_eq(1e-3, 4.0, float(P.m_a) / x))
 y_chi = {m: np.asarray(r.yield_dm_history) for m, r in runs.items()}
 # where the DM is made: x at which Y_χ reaches 10 %, 50 %, 90 % of its final value
 frac = y_chi[1e-3] / y_chi[1e-3][-1]
@@ -304,11 +306,11 @@ RESULTS["right"] = {
 #   Boltzmann suppression": half of Y_χ is made at 1 < x < 10 (T between m_a and m_a/10);
 # * "DM is never in thermal equilibrium": Y_χ ≪ Y_χ^eq at all x (bound 1e-3, while we find ~1e-5 or below);
 # * the freeze-in yield agrees with the analytic estimate for an equilibrium mediator
-#   (Hall et al. 0911.1120, SPEC §3.7) to within 30 % (SPEC §7 item 13 expects 10–20 % from the
-#   variation of g_*). We find the solver's Y_χ 25 % above the estimate, and the decomposition above
-#   shows where it comes from: the same integral with an equilibrium ALP but the true g_*(T) and H̃
-#   is only ≈ 5 % above the estimate, while the solver's own Y_a history reproduces its Y_χ (to the
-#   accuracy of the trapezoidal rule on the saved grid, < 1 %). So ≈ 20 % of the excess is the
+#   (Hall et al. 0911.1120, docs/physics/alp-freeze-in.md §3.7) to within 30 % (docs/validation.md §7.13
+#   expects 10–20 % from the variation of g_*). We find the solver's Y_χ 25 % above the estimate,
+#   and the decomposition above shows where it comes from: the same integral with an equilibrium ALP but the
+#   true g_*(T) and H̃ is only ≈ 5 % above the estimate, while the solver's own Y_a history reproduces
+#   its Y_χ (to the accuracy of the trapezoidal rule on the saved grid, < 1 %). So ≈ 20 % of the excess is the
 #   ALP's departure from equilibrium: with production rates of only a few × H (left panel) Y_a lags
 #   above Y_a^eq as the ALP becomes non-relativistic (x ≈ 3–15), and the extra ALPs decay to DM.
 
@@ -343,11 +345,11 @@ plt.close(fig)
 
 # %% [markdown]
 # **[C] vs bkdm (right).** [C] finds, for its (stripped) example, a relic density "of the order of"
-# 0.12 and the ALP thermalised quickly. At the SPEC point bkdm gives Ωh² = 3.87 × 10⁻³ for
+# 0.12 and the ALP thermalised quickly. At the illustrative point bkdm gives Ωh² = 3.87 × 10⁻³ for
 # m_χ = 1 MeV and 0.105 for m_χ = 3 MeV (Ωh² ∝ m_χ³ c_χ²/f_a²: [C]'s "parametric dependence
-# follows from the width (12)"). SPEC §3.7's analytic estimate (Y = 1.11 × 10⁻⁸, Ωh² = 3.1 × 10⁻³ at
-# 1 MeV) is 21 % below the numerical solution (Y = 1.41 × 10⁻⁸; reason in the check list above:
-# mostly the ALP's departure from equilibrium, not the variation of g_*).
+# follows from the width (12)"). the analytic estimate of docs/physics/alp-freeze-in.md §3.7 (Y = 1.11 × 10⁻⁸,
+# Ωh² = 3.1 × 10⁻³ at 1 MeV) is 21 % below the numerical solution (Y = 1.41 × 10⁻⁸;
+# reason in the check list above: mostly the ALP's departure from equilibrium, not the variation of g_*).
 # Y_a follows Y_a^eq from x ≈ 0.02 (T ≈ 90 GeV) until x ≈ 10, then lags slightly above it as it
 # becomes non-relativistic (the rates are only a few × H); the DM is made at x ≈ 1.5–7 (10–90 %).
 # Since [C]'s inputs are stripped, the agreement is at the level of these statements only.

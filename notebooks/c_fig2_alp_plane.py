@@ -10,7 +10,8 @@
 # **Axes.** All ALP observables depend on c/f_a only, so we plot κ_q ≡ c_q/f_a and κ_χ ≡ c_χ/f_a
 # [GeV⁻¹] (computed at f_a = 1.5 × 10⁸ GeV). [C]'s axis variables are stripped from our text; its
 # "flavour-universal coupling to quarks" moves the Belle II band, so we take the flavour-violating
-# coupling equal to it, c_sb^V = c_q (as in SPEC §2.7 and the shipped fit `alp-freeze-in`), c_sb^A = 0.
+# coupling equal to it, c_sb^V = c_q (as in docs/physics/alp.md §2.7 and the shipped fit
+# `alp-freeze-in`), c_sb^A = 0.
 #
 # **Inputs.**
 #
@@ -18,8 +19,8 @@
 #   362 fb⁻¹, the published HistFactory model with the signal reweighted in q²), wired to the ALP
 #   model by `bkdm.inference.joint.JointLikelihood` from the shipped fit `alp-freeze-in` with the Planck
 #   term switched off, (m_a, c_q) free, c_sb^V tied to c_q, line shape "interpolate".
-# * Signal: BR(B⁺ → K⁺ a) × P_inv, P_inv = BR(a → χχ̄) + B_vis e^{−L/(βγcτ)}, L_det = 3 m (SPEC §2.5
-#   assumption; [C]'s value is stripped).
+# * Signal: BR(B⁺ → K⁺ a) × P_inv, P_inv = BR(a → χχ̄) + B_vis e^{−L/(βγcτ)}, L_det = 3 m
+#   (docs/physics/alp.md §2.5 assumption; [C]'s value is stripped).
 # * Best-fit mass: `bkdm.inference.bestfit.best_fit` over (m_a, c_q) and the 231 Belle II nuisances.
 # * 1σ/2σ bands: Δχ² = 1, 4 of the profile in c_q at the best-fit m_a, every point minimised over
 #   all nuisances (the compiled L-BFGS of `bestfit.Problem`, tolerance 1e-9).
@@ -27,7 +28,8 @@
 #   vmapped; c_χ solved for Ωh² = 0.12 by a safeguarded secant iteration in ln c_χ.
 # * m_χ values of the lines: 15 keV (Lyman-α), 0.1, 1, 10, 100 MeV.
 # * Lyman-α: m_χ ≥ 15 keV from Decant et al. 2111.09321 ("we exclude DM masses below 15 keV for
-#   freeze-in"), one of the three references [C] cites; [C]'s own number is stripped (SPEC §3.7,
+#   freeze-in"), one of the three references [C] cites; [C]'s own number is stripped
+#   (docs/physics/alp-freeze-in.md §3.7,
 #   **M**: 7–20 keV in those papers).
 # * ALP widths: since issue 20 bkdm uses hadronic ALP decays below 2.5 GeV, joined to [C]'s partonic
 #   widths between 1.5 and 2.5 GeV (docs/physics/alp-hadronic.md §2.8).
@@ -211,31 +213,33 @@ plt.close(fig)
 # %% [markdown]
 # **[C] vs bkdm (Belle II).** [C] takes the best-fit mass and the 1σ/2σ ranges of BR(B⁺ → K⁺X) from Fridell
 # et al. 2312.12507 and inverts (8) into a range of c_sb^V/f_a (its (10)); all of these numbers are stripped
-# from our text. The only ones we can compare with are the orientation values of SPEC §2.4 (from memory of
-# Altmannshofer et al. 2311.14629, **M**): m_X ≈ 2 GeV, BR = (8.8 ± 2.5) × 10⁻⁶, i.e. c_sb^V/f_a ∈ [5.5,
-# 7.4] × 10⁻⁹ GeV⁻¹ at 1σ. bkdm's own fit of the published Belle II likelihood (printed above; full-mode
-# numbers) gives m̂_a = 2.108 GeV (m_a profile: 1σ 2.00–2.20 GeV, 2σ 1.90–2.66 GeV; above ≈ 2.9 GeV and
-# below ≈ 1.6 GeV the fit falls back to the SM, Δχ² → 13.2), BR × P_inv = 8.59 × 10⁻⁶ (2.4 % below 8.8 ×
-# 10⁻⁶) with a 1σ range [6.18, 11.1] × 10⁻⁶ (vs [6.3, 11.3] × 10⁻⁶: edges 2 % lower), and a 1σ band c_q/f_a
-# ∈ [5.50, 7.40] × 10⁻⁹ GeV⁻¹ — the orientation range to 0.2 %; 2σ: [4.33, 8.27] × 10⁻⁹ GeV⁻¹, BR × P_inv ∈
-# [3.8, 13.8] × 10⁻⁶. The profile is not parabolic in c_q (the signal grows like c_q²), so the band is
-# asymmetric about the best fit 6.50 × 10⁻⁹ GeV⁻¹. The Belle II preference for the ALP over the SM is Δχ² =
-# 13.2 (local, ≈ 3.6σ for one added signal strength). Freezing the nuisances at their best-fit values gives
-# Δχ² ≈ 3.1–3.2 at the 1σ edges instead of 1, i.e. a band only ~55 % as wide: the background normalisations
-# are strongly correlated with the signal, so we profile at every point (cost ~0.1–0.3 s per point). (FAST
-# mode's 9-point grid interpolates these numbers less accurately.)
+# from our text. The only ones we can compare with are the orientation values of docs/physics/alp.md §2.4
+# (from memory of Altmannshofer et al. 2311.14629, **M**): m_X ≈ 2 GeV, BR = (8.8 ± 2.5) × 10⁻⁶,
+# i.e. c_sb^V/f_a ∈ [5.5, 7.4] × 10⁻⁹ GeV⁻¹ at 1σ. bkdm's own fit of the published Belle II likelihood
+# (printed above; full-mode numbers) gives m̂_a = 2.108 GeV (m_a profile: 1σ 2.00–2.20 GeV, 2σ 1.90–2.66 GeV;
+# above ≈ 2.9 GeV and below ≈ 1.6 GeV the fit falls back to the SM, Δχ² → 13.2),
+# BR × P_inv = 8.59 × 10⁻⁶ (2.4 % below 8.8 × 10⁻⁶) with a 1σ range [6.18, 11.1] × 10⁻⁶ (vs [6.3,
+# 11.3] × 10⁻⁶: edges 2 % lower), and a 1σ band c_q/f_a ∈ [5.50, 7.40] × 10⁻⁹ GeV⁻¹ — the orientation range to
+# 0.2 %; 2σ: [4.33, 8.27] × 10⁻⁹ GeV⁻¹, BR × P_inv ∈ [3.8, 13.8] × 10⁻⁶. The profile is not parabolic in c_q
+# (the signal grows like c_q²), so the band is asymmetric about the best fit 6.50 × 10⁻⁹ GeV⁻¹. The Belle II
+# preference for the ALP over the SM is Δχ² = 13.2 (local, ≈ 3.6σ for one added signal strength). Freezing the
+# nuisances at their best-fit values gives Δχ² ≈ 3.1–3.2 at the 1σ edges instead of 1,
+# i.e. a band only ~55 % as wide: the background normalisations are strongly correlated with the signal,
+# so we profile at every point (cost ~0.1–0.3 s per point). (FAST mode's 9-point grid interpolates these
+# numbers less accurately.)
 
 # %% [markdown]
 # ## Relic density: the Ωh² = 0.12 lines
 #
 # For each κ_q on a grid and each m_χ, c_χ is solved for Ωh²(c_χ) = 0.12 in v = ln c_χ: secant
-# steps (the first with the slope 2 of Ωh² ∝ c_χ², from a guess scaled from the SPEC §3.7 point),
-# replaced by bisection once the root is bracketed; every iteration is one vmapped batch of
-# `alp.relic` solves (one compilation; batches padded to a fixed size). Ωh² ∝ c_χ² holds only while
-# BR(a → χχ̄) ≪ 1; at small κ_q the ALP's visible width is small, BR(a → χχ̄) → 1 and Ωh² saturates
-# in c_χ. Points with no root below c_χ/f_a = 10⁻³ GeV⁻¹ (|ln(Ωh²/0.12)| > 10⁻³ at the end) are
-# dropped and reported. (`bkdm.inference.relic_target.solve_log` does the same per point with
-# forward-mode derivatives through the solver; the derivative-free batch is cheaper to compile here.)
+# steps (the first with the slope 2 of Ωh² ∝ c_χ², from a guess scaled from the
+# docs/physics/alp-freeze-in.md §3.7 point), replaced by bisection once the root is bracketed;
+# every iteration is one vmapped batch of `alp.relic` solves (one compilation; batches padded to a fixed
+# size). Ωh² ∝ c_χ² holds only while BR(a → χχ̄) ≪ 1; at small κ_q the ALP's visible width is small,
+# BR(a → χχ̄) → 1 and Ωh² saturates in c_χ. Points with no root below c_χ/f_a = 10⁻³ GeV⁻¹ (|ln(Ωh²/0.12)| >
+# 10⁻³ at the end) are dropped and reported. (`bkdm.inference.relic_target.solve_log` does the
+# same per point with forward-mode derivatives through the solver; the derivative-free batch is cheaper
+# to compile here.)
 
 # %%
 def omega_point(c_q, c_chi, m_chi):
@@ -299,7 +303,8 @@ def log_omega_of(c_q, m_chi):
 
 kappa_q = np.geomspace(1e-10, 1e-7, N_Q)
 KQ, MX = np.meshgrid(kappa_q * F_A, np.asarray(M_CHI), indexing="ij")  # (N_Q, n_m)
-# start: Ωh² ≈ 3.6e-3 (m_χ/MeV)³ c_χ² at f_a = 1.5e8 GeV (SPEC §3.7 scaling of the §2.7 point)
+# start: Ωh² ≈ 3.6e-3 (m_χ/MeV)³ c_χ² at f_a = 1.5e8 GeV (docs/physics/alp-freeze-in.md §3.7 scaling of
+# the §2.7 point)
 v0 = 0.5 * np.log(OMEGA_DM_H2 / (3.6e-3 * (MX / 1e-3) ** 3))
 t0 = time.perf_counter()
 log_c, residual = solve_increasing(log_omega_of(KQ, MX), v0, 2.0, N_SECANT, np.log(1e-3 * F_A))
@@ -433,9 +438,9 @@ plt.close(fig)
 # * Ωh² = 0.12 lines: above each line m_χ must be smaller — reproduced (κ_χ ∝ m_χ^{-3/2} on the
 #   thermal-ALP part of the plane, from Ωh² ∝ m_χ³c_χ²/f_a²).
 # * The natural choice c ≈ 1 works for MeV-scale DM — bkdm: c_χ = c_q at the Belle II best fit
-#   needs m_χ = 3.19 MeV (printed above; SPEC §3.7's analytic estimate, 3.4 MeV at c/f_a = 6.7 ×
-#   10⁻⁹ GeV⁻¹, is 6 % higher, mostly because the analytic yield is 20 % low — see the Fig. 1
-#   notebook — and m_χ ∝ Y^{-1/3}).
+#   needs m_χ = 3.19 MeV (printed above; the analytic estimate of docs/physics/alp-freeze-in.md §3.7,
+#   3.4 MeV at c/f_a = 6.7 × 10⁻⁹ GeV⁻¹, is 6 % higher, mostly because the analytic yield is 20 % low
+#   — see the Fig. 1 notebook — and m_χ ∝ Y^{-1/3}).
 # * Lyman-α and Ωh² give an upper limit on the DM coupling: κ_χ ≲ 2.1 × 10⁻⁵ GeV⁻¹ in the Belle II
 #   band for m_χ ≥ 15 keV (printed above); [C]'s number is stripped, and its Lyman-α mass is not
 #   readable either — with 7 keV instead of 15 keV the cap would rise by (15/7)^{3/2} ≈ 3.1.

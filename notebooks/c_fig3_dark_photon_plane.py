@@ -2,9 +2,9 @@
 # # [C] Fig. 3 — the dark-photon parameter space
 #
 # **Paper.** Calibbi, Li, Mukherjee, Schmidt, *Is Dark Matter the origin of the B→Kνν̄ excess at
-# Belle II?*, arXiv:2502.04900 ([C]), Sec. III.3, Fig. 3 (SPEC.md §4). The model: a dark photon X
-# (kinetic mixing ε, mass mixing δ, ε_Z = ε t_W m_X²/m_Z² + (m_X/m_Z) δ) decaying promptly into a
-# Majorana DM pair ψψ, with ψψ → h′h′ freeze-out setting Ω_ψh².
+# Belle II?*, arXiv:2502.04900 ([C]), Sec. III.3, Fig. 3 (docs/physics/dark-photon.md §4). The model:
+# a dark photon X (kinetic mixing ε, mass mixing δ, ε_Z = ε t_W m_X²/m_Z² + (m_X/m_Z) δ)
+# decaying promptly into a Majorana DM pair ψψ, with ψψ → h′h′ freeze-out setting Ω_ψh².
 #
 # **What Fig. 3 shows ([C] text).** With ε fixed at the BaBar bound ε = 10⁻³: the Belle II B⁺→K⁺νν̄
 # excess explained at 1σ (2σ) (red, light red), the B→K*νν̄ exclusion (grey, Belle 2017), the LHCb
@@ -20,10 +20,11 @@
 #   Belle II best fit, m_h′ fixed.
 #
 # **Inputs** (GeV). [C]'s own values are stripped, so the fixed inputs are those of the project's fit
-# declaration `dark-photon` (read below): m_X = 2.1 (its `init`, the SPEC §4.4 reference
-# mass), ε = 10⁻³ (BaBar bound, [C]), m_ψ = 0.3, m_h′ = 0.05, Q_S = 1, θ = 0. Figure A also draws
-# relic lines for m_h′ = 0.25 (near the maximum of the p-wave coefficient, r = m_h′/m_ψ ≈ 0.87) and
-# 0.299 (m_h′ tuned to m_ψ). Figure B uses δ = δ̂, bkdm's Belle II best fit at m_X = 2.1 GeV.
+# declaration `dark-photon` (read below): m_X = 2.1 (its `init`, the
+# docs/physics/dark-photon.md §4.4 reference mass), ε = 10⁻³ (BaBar bound, [C]), m_ψ = 0.3, m_h′ = 0.05,
+# Q_S = 1, θ = 0. Figure A also draws relic lines for m_h′ = 0.25 (near the maximum of the p-wave coefficient,
+# r = m_h′/m_ψ ≈ 0.87) and 0.299 (m_h′ tuned to m_ψ). Figure B uses δ = δ̂, bkdm's Belle II best fit
+# at m_X = 2.1 GeV.
 #
 # * **Belle II**: bkdm's Belle II 362 fb⁻¹ q² likelihood (`bkdm.likelihoods.belle2`, combined ITA+HTA,
 #   232 nuisance parameters profiled, POI μ = 1 = SM signal), wired to the model exactly as
@@ -118,14 +119,15 @@ def params(alpha_x, delta, m_psi=M_PSI, m_hp=M_HP):
 # %%
 p_ref = params(2.33e-3, 5e-3)  # the fit file's init point
 ratio_kstar_k = float(dp.br_b_to_kstar(p_ref) / dp.br_b_to_k(p_ref))
-# SPEC §7 item 18 quotes 1.54 (3 digits) at m_X = 2.1 GeV with the same GRvDV form factors: agreement
+# docs/validation.md §7.18 quotes 1.54 (3 digits) at m_X = 2.1 GeV with the same GRvDV form factors: agreement
 # to the quoted rounding (±0.3 %) is expected; 0.5 % leaves a little slack.
 assert abs(ratio_kstar_k - 1.54) / 1.54 < 5e-3, ratio_kstar_k
 br_per_epsz2 = float(dp.br_b_to_k(p_ref) / dp.eps_z(p_ref) ** 2)
 w_sm = dp.widths(params(1e-30, 5e-3))  # SM channels only (α_X → 0)
 gamma_sm = float(sum(v for k, v in w_sm.items() if k != "psipsi"))
 ctau_sm_m = float(HBARC_GEV_M / gamma_sm)
-print(f"BR(B+->K*+X)/BR(B+->K+X) at m_X = {M_X}: {ratio_kstar_k:.4f}   (SPEC §7: 1.54; [C] (47))")
+print(f"BR(B+->K*+X)/BR(B+->K+X) at m_X = {M_X}: {ratio_kstar_k:.4f}"
+      "   (docs/validation.md §7.18: 1.54; [C] (47))")
 p_inv_ref = float(dp.invisible_fraction(p_ref))
 g_bs_per_eps_z = float(dp.g_bs(p_ref) / dp.eps_z(p_ref))
 print(f"BR(B+->K+X) = {br_per_epsz2:.4g} eps_Z^2;  g_bs/eps_Z = {g_bs_per_eps_z:.4g}")
@@ -366,8 +368,8 @@ print(f"largest |Omega/target - 1| of the interpolated roots: {interp_error:.2e}
 # the tolerances leave a factor ~5 and ~15 for other parameter choices.
 assert interp_error < (1e-2 if FAST else 1e-3), interp_error
 alpha_star = float(line_alpha[0])
-# leading-order (NR) expectation for the m_h' dependence, SPEC §4.5 (48): Ω ∝ 1/b at fixed x_f and
-# b ∝ α_X², so α_X(m_h') / α_X(m_h'0) ≈ √(b(m_h'0)/b(m_h')) at equal α_X
+# leading-order (NR) expectation for the m_h' dependence, docs/physics/dark-photon.md §4.5, [C] (48):
+# Ω ∝ 1/b at fixed x_f and b ∝ α_X², so α_X(m_h') / α_X(m_h'0) ≈ √(b(m_h'0)/b(m_h')) at equal α_X
 b_nr = np.array([float(dp.sigma_v_rel_pwave_coefficient(params(alpha_star, 0.0, M_PSI, mh)))
                  for mh in M_HP_LINES])
 nr_alpha_ratio = np.sqrt(b_nr[0] / b_nr)
@@ -491,7 +493,7 @@ RESULTS.update(p_inv_at_relic=p_inv_star, br_k_times_br_mumu_at_relic=mumu_star,
 # | quantity | [C] | bkdm | comment |
 # |---|---|---|---|
 # | ε (BaBar bound) | 10⁻³ (fixed) | 10⁻³ (input) | |
-# | BR(B→K*X)/BR(B→KX) at 2.1 GeV, [C] (47) | stripped | 1.536 | SPEC §7: 1.54 (asserted) |
+# | BR(B→K*X)/BR(B→KX) at 2.1 GeV, [C] (47) | stripped | 1.536 | docs/validation.md §7.18: 1.54 (asserted) |
 # | cτ_X, SM decays only | "prompt" (value stripped) | 8×10⁻⁶ mm | prompt ✓ |
 # | BR(X→ψψ) at the relic point | "effectively 100 %" | 1 − 1.3×10⁻⁴ | ✓ |
 # | Belle II best-fit m_X | stripped (Fridell et al.) | 2.10 GeV (Δχ² ≤ 1: 2.0–2.2) | 2nd dip: 2.4–2.6 |
@@ -521,13 +523,13 @@ RESULTS.update(p_inv_at_relic=p_inv_star, br_k_times_br_mumu_at_relic=mumu_star,
 #
 # **Difference 2 — heavier dark Higgs.** [C] says that tuning m_h′ allows larger α_X. In bkdm the
 # required α_X is −16 % at m_h′ = 0.25 GeV and still −4 % at m_h′ = 0.299 GeV (r = m_h′/m_ψ = 0.997),
-# relative to m_h′ = 0.05 GeV. The leading-order p-wave coefficient (SPEC §4.5 (48)) first grows with r
-# (×1.50 at r ≈ 0.86), then falls as √(1 − r²). Through (48) alone the ratios would be 0.83 and 1.54
-# (printed above): larger α_X only for m_h′ within a few % of m_ψ. The exact Gondolo–Gelmini average in
-# bkdm removes that √(1 − r²) suppression, because at freeze-out (x_f ≈ 20) the kinetic energy
-# (≈ 3T/2 ≈ 20 MeV per ψ) is much larger than the 1 MeV mass gap. So m_h′ → m_ψ does not need larger α_X
-# in bkdm. [C] solves its Boltzmann equation with the leading-order (48) ("to leading order in v"), so
-# its statement is most likely this near-threshold artefact of the v-expansion.
+# relative to m_h′ = 0.05 GeV. The leading-order p-wave coefficient (docs/physics/dark-photon.md §4.5,
+# [C] (48)) first grows with r (×1.50 at r ≈ 0.86), then falls as √(1 − r²). Through (48)
+# alone the ratios would be 0.83 and 1.54 (printed above): larger α_X only for m_h′ within a few % of m_ψ. The
+# exact Gondolo–Gelmini average in bkdm removes that √(1 − r²) suppression, because at freeze-out (x_f ≈ 20)
+# the kinetic energy (≈ 3T/2 ≈ 20 MeV per ψ) is much larger than the 1 MeV mass gap. So m_h′ → m_ψ does not
+# need larger α_X in bkdm. [C] solves its Boltzmann equation with the leading-order (48)
+# ("to leading order in v"), so its statement is most likely this near-threshold artefact of the v-expansion.
 #
 # Measured once outside this notebook, so as not to add a second solver compile to the CI run:
 # `freeze_out.solve(lambda T, p: dp.sigma_v_thermal_nr(p, p.m_psi / T), p, p.m_psi, 2.0)` at
@@ -598,8 +600,8 @@ RESULTS.update(relic_line_mpsi=mpsi_relic.tolist(), relic_line_alpha=column_alph
 # ### Figure B vs [C]
 #
 # **[C]:** the right abundance lies in a narrow blue band of α_X vs m_ψ at fixed m_h′, with Ωh² ∝ 1/⟨σv⟩
-# ∝ m_X⁴/(α_X² m_ψ²) (SPEC §4.5). DM masses are restricted to m_ψ ≳ (stripped) MeV so that freeze-out
-# precedes BBN, with m_h′ < m_ψ < m_X/2.
+# ∝ m_X⁴/(α_X² m_ψ²) (docs/physics/dark-photon.md §4.5). DM masses are restricted to m_ψ ≳ (stripped)
+# MeV so that freeze-out precedes BBN, with m_h′ < m_ψ < m_X/2.
 #
 # **bkdm:** the relic line falls from α_X = 8.2×10⁻³ at m_ψ = 0.07 GeV to 6.7×10⁻⁴ at 1.04 GeV. That is
 # roughly α_X ∝ 1/m_ψ, modified by r = m_h′/m_ψ and by the slow drift of x_f and g_*. The Planck ± 2σ

@@ -20,7 +20,7 @@
 # | NBE | the same system with γ(T) replaced by 10¹⁰ H̃(T), which holds T_χ = T at every x |
 # | both | from the library's start point to x = m_χ/T = 10⁴ (`resonant_alp.X_FINAL`) |
 # | solver | `bkdm.cosmo.solver.DEFAULT` (Kvaerno5, rtol 1e-8, atol 1e-6) |
-# | normalisation | both: "consistent" (default) and "as_printed" (SPEC §8 item 6) |
+# | normalisation | both: "consistent" (default) and "as_printed" (docs/physics/conventions.md §8.6) |
 #
 # **How the library is used, and why (compile time).** `resonant_alp.relic(p, "cbe" | "nbe")` is
 # one jitted function per method *and* per normalisation (the option is a static field), and each
@@ -79,7 +79,8 @@ RESULTS = {"fast": FAST}
 
 M_A = 1.0  # GeV
 G_ACHICHI = 1e-2  # GeV⁻¹
-# (factor on ⟨σv⟩ and ⟨σv⟩₂, factor on γ) relative to resonant_alp's "consistent" rates (SPEC §8 item 6)
+# (factor on ⟨σv⟩ and ⟨σv⟩₂, factor on γ) relative to resonant_alp's "consistent" rates
+# (docs/physics/conventions.md §8.6)
 NORMALISATIONS = {"consistent": (1.0, 1.0), "as_printed": (4.0, 0.5)}
 NBE_HUBBLE_FACTOR = 1e10  # NBE: γ = 10¹⁰ H̃ keeps T_χ = T (to ~1e-10) at every x, the cBE become the NBE
 
@@ -254,11 +255,12 @@ RESULTS["summary"] = summary
 #   rather than by χγ → χγ. It differs near m_χ ≈ 0.35–0.42 GeV and above m_a/2, where γ matters.
 #
 # Likely reasons for differences from [D]'s curves (which we cannot see): the g_*s table (bkdm uses
-# Wantz–Shellard; DRAKE's default is Drees–Hajkarim–Schmitz, SPEC §5.6); the normalisation of (A.1),
-# (A.4) (both shown); the NR Fokker–Planck form of ⟨C_el⟩₂ (DRAKE's; SPEC §5.4); χa → χa (A.5)
-# dropped (e^{−m_a/T} suppressed, unusable as printed); the end point x = 10⁴, on which the values
-# at m_a/2 depend (no freeze-out there, see the Fig. 4/5 notebook); and the resolution of [D]'s
-# m_χ grid near m_a/2, where the curves change by orders of magnitude within 10⁻⁴ GeV.
+# Wantz–Shellard; DRAKE's default is Drees–Hajkarim–Schmitz, docs/physics/resonant-alp.md §5.6);
+# the normalisation of (A.1), (A.4) (both shown); the NR Fokker–Planck form of ⟨C_el⟩₂ (DRAKE's;
+# docs/physics/resonant-alp.md §5.4); χa → χa (A.5) dropped (e^{−m_a/T} suppressed, unusable as printed);
+# the end point x = 10⁴, on which the values at m_a/2 depend (no freeze-out there, see the Fig. 4/5 notebook);
+# and the resolution of [D]'s m_χ grid near m_a/2, where the curves change by orders of magnitude
+# within 10⁻⁴ GeV.
 
 # %%
 RESULTS["wall_time_s"] = time.perf_counter() - T_START_WALL

@@ -17,7 +17,7 @@
 # | DM | Majorana, g_χ = 2 |
 # | cBE / NBE | `kinetic_decoupling.solve` with resonant_alp's rates / the same with γ = 10¹⁰ H̃ (T_χ = T) |
 # | both | from the library's start point to x = 10⁴ (`resonant_alp.X_FINAL`), solver DEFAULT |
-# | normalisation | both: "consistent" (default) and "as_printed" (SPEC §8 item 6) |
+# | normalisation | both: "consistent" (default) and "as_printed" (docs/physics/conventions.md §8.6) |
 #
 # Why g_aγγ is the coupling solved for: below r = ½ the width is dominated by a → χχ (Γ_aχ ≫ Γ_aγ
 # at g_aχχ = 10⁻²), so the narrow-width ⟨σv⟩ ∝ Γ_aχΓ_aγ/Γ_a ≈ Γ_aγ hardly depends on g_aχχ; with
@@ -26,7 +26,8 @@
 # momentum-transfer rate γ ∝ g_aχχ² g_aγγ² does depend on the choice, so the ratio plotted is
 # specific to g_aχχ = 10⁻² GeV⁻¹ (where γ matters at all, see below).
 #
-# As in the Fig. 2 notebook, a single vmapped `resonant_alp.relic_with_rate_factors` (the `kinetic_decoupling` solve) is compiled, with the
+# As in the Fig. 2 notebook, a single vmapped `resonant_alp.relic_with_rate_factors` (the
+# `kinetic_decoupling` solve) is compiled, with the
 # normalisation as exact traced factors (4 × ⟨σv⟩, 4 × ⟨σv⟩₂, ½ × γ for "as_printed") and the NBE as
 # the same system with γ = 10¹⁰ H̃ (T_χ = T at every x); the full run checks the NBE against
 # `resonant_alp.relic(p, "nbe")` directly. The NBE coupling is found by a vectorised secant
@@ -67,7 +68,8 @@ RESULTS = {"fast": FAST}
 
 M_A = 1.0  # GeV
 G_ACHICHI = 1e-2  # GeV⁻¹
-# (factor on ⟨σv⟩ and ⟨σv⟩₂, factor on γ) relative to resonant_alp's "consistent" rates (SPEC §8 item 6)
+# (factor on ⟨σv⟩ and ⟨σv⟩₂, factor on γ) relative to resonant_alp's "consistent" rates
+# (docs/physics/conventions.md §8.6)
 NORMALISATIONS = {"consistent": (1.0, 1.0), "as_printed": (4.0, 0.5)}
 NBE_HUBBLE_FACTOR = 1e10  # NBE: γ = 10¹⁰ H̃ keeps T_χ = T (to ~1e-10) at every x, the cBE become the NBE
 
@@ -262,7 +264,8 @@ RESULTS["summary"] = summary
 #    normalisations to < 1 % for 0.40 ≤ r < ½ — there γ is irrelevant and kinetic equilibrium before
 #    freeze-out is kept by annihilation and inverse annihilation — so it is a property of the moment
 #    equations (4.8)–(4.9) themselves. Remaining systematics: the g_*s table (Wantz–Shellard vs
-#    DRAKE's Drees–Hajkarim–Schmitz, SPEC §5.6) and NR vs exact ⟨C_el⟩₂ (SPEC §5.4).
+#    DRAKE's Drees–Hajkarim–Schmitz, docs/physics/resonant-alp.md §5.6) and NR vs exact ⟨C_el⟩₂
+#    (docs/physics/resonant-alp.md §5.4).
 
 # %% [markdown]
 # ## Full run only: the NBE emulation vs `resonant_alp.relic(p, "nbe")`

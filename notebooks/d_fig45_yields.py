@@ -20,9 +20,10 @@
 # | NBE | the same with γ = 10¹⁰ H̃ (T_χ = T at every x) |
 # | evolution | from the library's start point (x = 1 for the cBE here, x ≈ 15 for the NBE) to x = 10⁴ |
 # | solver | `bkdm.cosmo.solver.DEFAULT` (Kvaerno5, rtol 1e-8, atol 1e-6), NR Fokker–Planck ⟨C_el⟩₂ |
-# | normalisation | both: "consistent" (solid) and "as_printed" (SPEC §8 item 6) |
+# | normalisation | both: "consistent" (solid) and "as_printed" (docs/physics/conventions.md §8.6) |
 #
-# One vmapped `resonant_alp.relic_with_rate_factors(..., history=N)` is compiled for all six (r, normalisation)
+# One vmapped `resonant_alp.relic_with_rate_factors(..., history=N)` is compiled for all six
+# (r, normalisation)
 # points and both methods (normalisation as exact factors 4 × ⟨σv⟩, ⟨σv⟩₂ and ½ × γ; NBE as
 # γ = 10¹⁰ H̃ — see the Fig. 2 notebook for why, and the Fig. 3 notebook for the check against
 # `resonant_alp.relic(p, "nbe")`).
@@ -63,7 +64,8 @@ M_A = 1.0  # GeV
 G_ACHICHI = 1e-2  # GeV⁻¹
 R_VALUES = (0.45, 0.49, 0.50)
 COLOURS = {0.45: "tab:blue", 0.49: "tab:orange", 0.50: "tab:green"}  # [D] Fig. 4's colours
-# (factor on ⟨σv⟩ and ⟨σv⟩₂, factor on γ) relative to resonant_alp's "consistent" rates (SPEC §8 item 6)
+# (factor on ⟨σv⟩ and ⟨σv⟩₂, factor on γ) relative to resonant_alp's "consistent" rates
+# (docs/physics/conventions.md §8.6)
 NORMALISATIONS = {"consistent": (1.0, 1.0), "as_printed": (4.0, 0.5)}
 NBE_HUBBLE_FACTOR = 1e10  # NBE: γ = 10¹⁰ H̃ keeps T_χ = T (to ~1e-10) at every x, the cBE become the NBE
 
@@ -282,15 +284,16 @@ RESULTS["sigma_v_2_over_sigma_v"] = {"x_prime": x_avg.tolist(),
 # (cBE, T_χ ∝ a⁻²) over x = 10³…10⁴ (printed slopes; 0.000 at r = 0.45, 0.49), and the cBE
 # curve (above the NBE one after kinetic decoupling at x ≈ 10, while the DM is heated) crosses below
 # it only at x ≈ 10³. Ω at r = ½ therefore depends on the end point x = 10⁴ that [D] and bkdm use
-# (SPEC §5.6): stopping at x = 10³ would give a ratio ≈ 1, and the reduction grows beyond 10⁴.
+# (docs/physics/resonant-alp.md §5.6): stopping at x = 10³ would give a ratio ≈ 1,
+# and the reduction grows beyond 10⁴.
 #
 # Other remarks: the normalisation changes the couplings by 2 (r = 0.45, 0.49) or 4 (r = ½, where
 # ⟨σv⟩ ∝ g_aγγ) but not these curves — γ is negligible at these couplings, kinetic equilibrium before
 # freeze-out being kept by annihilation and inverse annihilation. The saved history between solver
 # steps comes from diffrax's dense output of D = ln(Y/Y_eq) ≈ x, so at x ≳ 10³ the plotted Y carries
 # ~1 % interpolation noise (the end point, hence Ωh², is exact). Possible sources of differences in
-# detail from [D]'s curves: the g_*s table (Wantz–Shellard here, SPEC §5.6), the NR ⟨C_el⟩₂, the
-# dropped χa → χa (A.5).
+# detail from [D]'s curves: the g_*s table (Wantz–Shellard here, docs/physics/resonant-alp.md §5.6),
+# the NR ⟨C_el⟩₂, the dropped χa → χa (A.5).
 
 # %%
 for k in names:

@@ -10,7 +10,8 @@
 # **Inputs**
 #
 # * Model: `bkdm.models.resonant_alp`, Majorana χ, r = m_χ/m_a = 0.477, c_B = c_W (g_aγγ = g_aWW).
-# * B⁺ → K⁺a: [D] (3.1) with [D]'s form factor F_K (3.3), `form_factor="ding"` (SPEC §5.2, §8 item 9).
+# * B⁺ → K⁺a: [D] (3.1) with [D]'s form factor F_K (3.3), `form_factor="ding"`
+#   (docs/physics/resonant-alp.md §5.2, docs/physics/conventions.md §8.9).
 # * Belle II: `bkdm.likelihoods.belle2.Belle2Likelihood("combined")` (the published 362 fb⁻¹
 #   HistFactory model, ITA + HTA), wired as in the shipped fit `resonant-alp` through
 #   `bkdm.inference.joint.JointLikelihood` (line shape "interpolate"; μ = 1 SM signal plus new
@@ -548,8 +549,8 @@ plt.close(fig)
 # with the viable region" (r = 0.477 is sub-resonant: early kinetic decoupling raises Ωh², so the cBE
 # need a larger coupling). With [D]'s formulas as printed (4 × σv) the cBE curve is at
 # (2.7–3.2) × 10⁻⁵ GeV⁻¹ and would not meet [D]'s band either, so [D]'s statement is reproduced with
-# the rates consistent with the widths (2.6), (2.7), not with (A.1) as printed (SPEC §8 item 6) — a
-# hint, not proof, of what [D]'s code did.
+# the rates consistent with the widths (2.6), (2.7), not with (A.1) as printed
+# (docs/physics/conventions.md §8.6) — a hint, not proof, of what [D]'s code did.
 
 # %%
 print("Table 1 lower ends as BR(B->Ka)*P_inv (g_agg = g_aww = lower end, g_achichi = 1e-3):")

@@ -1,7 +1,7 @@
-"""ALP portal of [C] (bkdm.models.alp) against independent references: SPEC §2.2/§2.7/§7 numbers
-(derived by shared/physics/derivations with plain numpy), mpmath evaluations of the loop function,
-scipy quadrature of the spin-summed traces of SPEC §3.2 written out here, an explicit Dirac-matrix
-trace for b → s a, analytic limits and scaling laws."""
+"""ALP portal of [C] (bkdm.models.alp) against independent references: docs/physics/alp.md §2.2/§2.7,
+docs/validation.md §7 numbers (derived independently with plain numpy), mpmath evaluations of
+the loop function, scipy quadrature of the spin-summed traces of docs/physics/alp-freeze-in.md §3.2 written
+out here, an explicit Dirac-matrix trace for b → s a, analytic limits and scaling laws."""
 
 import dataclasses
 import math
@@ -18,7 +18,7 @@ from bkdm import constants as c
 from bkdm.models import alp, alp_hadronic, get_model
 from bkdm.qcd import alpha_s
 
-# SPEC §2.7 illustrative point (derivations/bench.py)
+# docs/physics/alp.md §2.7 illustrative point (an independent numpy/scipy calculation)
 BENCH = dict(m_a=2.1, f_a=1.5e8, c_q=1.0, c_sb_v=1.0, c_chi=1.0, m_chi=1e-3)
 
 
@@ -113,15 +113,16 @@ def test_b1_gradients_safe():
             assert np.isfinite(float(jax.grad(f)(tau)))
 
 
-# SPEC §2.2 at m_a = 2 GeV (derivations/calc_numbers.py): quoted to 4 decimals → half-unit 5e-5
-B1_SPEC = {"u": 1.0002 - 0.0001j, "s": 1.0603 - 0.0841j, "c": -0.3231, "b": -0.0197, "t": -1e-5}
+# docs/physics/alp.md §2.2 at m_a = 2 GeV (an independent numpy/scipy calculation):
+# quoted to 4 decimals → half-unit 5e-5
+B1_REF = {"u": 1.0002 - 0.0001j, "s": 1.0603 - 0.0841j, "c": -0.3231, "b": -0.0197, "t": -1e-5}
 
 
-@pytest.mark.parametrize("q", list(B1_SPEC))
+@pytest.mark.parametrize("q", list(B1_REF))
 def test_b1_spec_values(q):
     m = dict(zip(c.QUARKS, c.QUARK_MASSES, strict=True))[q]
     b1 = complex(alp.loop_function_b1(4 * m**2 / 2.0**2))
-    assert abs(b1.real - B1_SPEC[q].real) <= 5e-5 and abs(b1.imag - complex(B1_SPEC[q]).imag) <= 5e-5
+    assert abs(b1.real - B1_REF[q].real) <= 5e-5 and abs(b1.imag - complex(B1_REF[q]).imag) <= 5e-5
 
 
 @pytest.mark.parametrize("m_a, gluon, photon", [(2.0, 1.3593 - 0.0423j, 1.5833 - 0.0283j),
@@ -141,12 +142,12 @@ def test_leptons_enter_photon_coupling(bench):
     assert float(alp.width_to_lepton_pair(p, "mu")) > 0.0 and float(alp.width_to_lepton_pair(p, "tau")) == 0.0
 
 
-# ------------------------------------------------------------------ SPEC §2.7 illustrative point
+# ---------------------------------------------------------------- docs/physics/alp.md §2.7 illustrative point
 @pytest.fixture
 def partonic_only(monkeypatch):
-    """SPEC §2.7 quotes [C]'s purely partonic widths; m_a = 2.1 GeV lies inside bkdm's hadronic → partonic
-    transition (docs/physics/alp-hadronic.md §2.8.5), so these tests give the partonic channels weight 1
-    (tests/test_alp_hadronic.py checks the blended widths)."""
+    """docs/physics/alp.md §2.7 quotes [C]'s purely partonic widths; m_a = 2.1 GeV lies inside bkdm's
+    hadronic → partonic transition (docs/physics/alp-hadronic.md §2.8.5), so these tests give the partonic
+    channels weight 1 (tests/test_alp_hadronic.py checks the blended widths)."""
     monkeypatch.setattr(alp.alp_hadronic, "partonic_weight", lambda m_a: jnp.ones_like(m_a))
 
 
@@ -170,7 +171,8 @@ def test_bench_decay_and_branching(bench, partonic_only):
 
 @pytest.mark.parametrize("m_a, unit_k, unit_kstar", [(2.0, 2.046e11, 1.896e11), (2.1, 2.055e11, 1.887e11)])
 def test_br_per_coupling_spec(m_a, unit_k, unit_kstar):
-    # SPEC §2.3 / §7 item 9: BR/(|c_sb|/f_a)² [GeV²], tolerance 1e-3 (4 quoted digits)
+    # docs/physics/alp.md §2.3, docs/validation.md §7.9: BR/(|c_sb|/f_a)² [GeV²],
+    # tolerance 1e-3 (4 quoted digits)
     p = alp.Params(m_a=m_a, f_a=1.0e8, m_chi=1e-3, c_sb_v=1.0, c_sb_a=1.0)
     assert abs(float(alp.br_b_to_k(p)) * 1e16 / unit_k - 1) < 1e-3
     assert abs(float(alp.br_b_to_kstar(p)) * 1e16 / unit_kstar - 1) < 1e-3
@@ -256,14 +258,14 @@ def test_quark_yukawa(bench):
 
 # ------------------------------------------------------------------ scattering cross sections
 def _trace_a(w, s, m, ma):
-    # SPEC §3.2: Tr_a(w), w = m² − u
+    # docs/physics/alp-freeze-in.md §3.2: Tr_a(w), w = m² − u
     n_a = (s - m**2) ** 2 - 2 * ma**2 * (s + m**2) + 2 * ma**4
     return (8 * m**2 * ma**2 / w**2 + 4 * n_a / ((s - m**2) * w) - 8 + 8 * ma**2 * s / (s - m**2) ** 2
             + 4 * w / (s - m**2))
 
 
 def _trace_b(a1, s, m, ma):
-    # SPEC §3.2: Tr_b(a'), a' = m² − t, b' = s − m_a² − a'
+    # docs/physics/alp-freeze-in.md §3.2: Tr_b(a'), a' = m² − t, b' = s − m_a² − a'
     b1 = s - ma**2 - a1
     n_b = s**2 + ma**4 - 4 * m**2 * ma**2
     return -8 * m**2 * ma**2 / a1**2 - 8 * m**2 * ma**2 / b1**2 + 4 * n_b / (s - ma**2) * (1 / a1 + 1 / b1)
@@ -313,7 +315,7 @@ def test_sigma_vs_trace_quadrature(s, m, ma):
 
 
 def test_sigma_spec_numbers():
-    # SPEC §7 item 12 (derivations/sigcheck.py): 6 quoted digits
+    # docs/validation.md §7.12 (an independent numpy/scipy calculation): 6 quoted digits
     assert_quoted(alp.sigma_qg_to_qa(30.0, 1.3, 2.1, 1.0, 1.0), "1.59920e-3")
     assert_quoted(alp.sigma_qqbar_to_ga(30.0, 1.3, 2.1, 1.0, 1.0), "2.76035e-2")
 
@@ -332,7 +334,7 @@ def test_sigma_light_quark_limits():
 
 
 def _sigma_a_mp(x_q, x_a):
-    # SPEC (22) as printed, at 60 digits, s = 1, y = α_s = 1
+    # [C] (22) as written in docs/physics/alp-freeze-in.md §3.2, at 60 digits, s = 1, y = α_s = 1
     x_q, x_a = mp.mpf(x_q), mp.mpf(x_a)
     ell = mp.sqrt((1 - x_q - x_a) ** 2 - 4 * x_q * x_a)
     La = mp.log((1 + x_q - x_a + ell) / (1 + x_q - x_a - ell))
@@ -342,7 +344,7 @@ def _sigma_a_mp(x_q, x_a):
 
 
 def _sigma_b_mp(x_q, x_a):
-    # SPEC (23) as printed, at 60 digits
+    # [C] (23) as written in docs/physics/alp-freeze-in.md §3.2, at 60 digits
     x_q, x_a = mp.mpf(x_q), mp.mpf(x_a)
     b = mp.sqrt(1 - 4 * x_q)
     return float(2 / (9 * b**2 * (1 - x_a)) * ((1 + x_a**2 - 4 * x_q * x_a) * mp.log((1 + b) / (1 - b))

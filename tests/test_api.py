@@ -10,7 +10,7 @@ import pytest
 
 import bkdm
 
-SPEC = {"fit": {"name": "api-scan", "model": "alp"},
+FIT_DICT = {"fit": {"name": "api-scan", "model": "alp"},
         "free": {"f_a": {"prior": "log-uniform", "range": [1e8, 4e8]}},
         "fixed": {"m_a": 2.1, "m_chi": 1e-3, "c_q": 1.0, "c_sb_v": 1.0, "c_sb_a": 1.0, "c_chi": 1.0},
         "likelihood": {"belle2": False, "planck": False, "constraints": ["belle2017_kstar"]},
@@ -38,10 +38,10 @@ def test_benchmark_and_errors():
 def test_scan_through_the_api():
     """A 3-point grid in f_a (log-spaced over the prior range) with the flavour-limit term only:
     BR(B⁺ → K⁺a) f_a² constant to rounding (1e-12)."""
-    result = bkdm.scan(SPEC)
+    result = bkdm.scan(FIT_DICT)
     f_a = result.theta[:, 0]
     np.testing.assert_allclose(f_a, [1e8, 2e8, 4e8], rtol=1e-12)
     br = result.observables["br_b_to_k"]
     np.testing.assert_allclose(br * f_a**2, br[0] * f_a[0] ** 2, rtol=1e-12)
     assert np.all(np.isfinite(result.observables["twice_nll"])) and np.all(result.status == 0)
-    assert bkdm.load_fit(SPEC).names == ("f_a",)
+    assert bkdm.load_fit(FIT_DICT).names == ("f_a",)

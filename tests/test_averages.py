@@ -1,6 +1,6 @@
 """bkdm.cosmo.averages against independent references written here: adaptive scipy ``quad`` with the
-Bessel functions of scipy (Cephes/AMOS), exact analytic identities and limits, a derivation-script
-number (SPEC §5.5), and finite differences for the derivatives.
+Bessel functions of scipy (Cephes/AMOS), exact analytic identities and limits, an independently derived
+number (docs/physics/resonant-alp.md §5.5), and finite differences for the derivatives.
 
 GG ⟨σv⟩ reference: ``quad`` in ε (not in the variable v of the code), with breakpoints at
 ε_R ± δ_R·10^{k/2} and, near the resonance, in u = ε − ε_R so that the Breit–Wigner is evaluated
@@ -77,7 +77,8 @@ def _eps_integral(f, x, eps_r=None, delta=None, epsrel=1e-13, w_max=80.0):
 
 
 def _gg_reference(svlab, x, eps_r=None, delta=None):
-    """Gondolo–Gelmini 2x/K₂(x)² ∫dε σv_lab √ε(1+2ε)K₁(2x√(1+ε)) (SPEC §5.5), scaled Bessels."""
+    """Gondolo–Gelmini 2x/K₂(x)² ∫dε σv_lab √ε(1+2ε)K₁(2x√(1+ε)) (docs/physics/resonant-alp.md §5.5),
+    scaled Bessels."""
 
     def f(e, u):
         w = 2 * x * e / (math.sqrt(1 + e) + 1)
@@ -125,11 +126,12 @@ def test_decay_average_massless_and_transforms():
 
 
 # ------------------------------------------------------------------------------------------------
-# 2 → 2 production rates ([C] (25)) with the cross sections of SPEC §3.2 (y = α_s = 1)
+# 2 → 2 production rates ([C] (25)) with the cross sections of
+# docs/physics/alp-freeze-in.md §3.2 (y = α_s = 1)
 
 
 def _sigma_qg(xp, mq, ma):
-    def f(s):  # SPEC §3.2 (22)
+    def f(s):  # docs/physics/alp-freeze-in.md §3.2, [C] (22)
         xq, xa = mq**2 / s, ma**2 / s
         ell = xp.sqrt(xp.maximum((1 - xq - xa) ** 2 - 4 * xq * xa, 0.0))
         # (1 + x_q − x_a − ℓ) = 4x_q/(1 + x_q − x_a + ℓ): no cancellation at s ≫ m_q²
@@ -143,7 +145,7 @@ def _sigma_qg(xp, mq, ma):
 
 
 def _sigma_qq(xp, mq, ma):
-    def f(s):  # SPEC §3.2 (23)
+    def f(s):  # docs/physics/alp-freeze-in.md §3.2, [C] (23)
         xq, xa = mq**2 / s, ma**2 / s
         beta = xp.sqrt(xp.maximum(1 - 4 * xq, 0.0))
         lb = xp.log((1 + beta) ** 2 / (4 * xq))  # 1 − β = 4x_q/(1 + β)
@@ -251,7 +253,7 @@ def test_gg_constant_sigma_v_lab_is_exact(x):
 
 
 def test_gg_nonresonant_vs_derivation_and_quad():
-    # derivations/sv2check.py: σ = s^{-0.7}, m = 1, T = 0.3: GG 1-D quad = 0.21701085578496704
+    # an independent scipy calculation: σ = s^{-0.7}, m = 1, T = 0.3: GG 1-D quad = 0.21701085578496704
     # (its direct 3-D integral 0.21701085175577 agrees to 2e-8); our 24-node rule: 1e-10
     sv_lab = lambda e: (4 * (1 + e)) ** -0.7 * 2 * jnp.sqrt(e * (1 + e)) / (1 + 2 * e)
     assert float(sigma_v_gg(sv_lab, 1.0, 0.3)) == pytest.approx(0.21701085578496704, rel=1e-10)
@@ -395,7 +397,7 @@ def test_gg_broadcasting_matches_vmap():
 
 
 # ------------------------------------------------------------------------------------------------
-# narrow-width limit (SPEC §5.5) with the resonant ALP model of derivations/nwa_check.py
+# narrow-width limit (docs/physics/resonant-alp.md §5.5) with the resonant ALP model
 
 
 def _alp_model(g_chi, g_gamma, m_a=1.0, m=0.45):
@@ -403,7 +405,7 @@ def _alp_model(g_chi, g_gamma, m_a=1.0, m=0.45):
     width_sm = g_gamma**2 * m_a**3 / (64 * math.pi)  # [D] (2.6)
     width = width_dm + width_sm
 
-    def sv_lab(eps, d_eps):  # [D] (A.1) with the self-consistent 8π (SPEC §5.3)
+    def sv_lab(eps, d_eps):  # [D] (A.1) with the self-consistent 8π (docs/physics/resonant-alp.md §5.3)
         s = 4 * m * m * (1 + eps)
         bw = (4 * m * m * d_eps) ** 2 + m_a**2 * width**2
         return g_chi**2 * g_gamma**2 * m * m * s**3 / (8 * math.pi * (s - 2 * m * m) * bw)
@@ -422,8 +424,8 @@ def test_gg_vs_narrow_width(g_chi, g_gamma):
         full = float(sigma_v_gg(sv_lab, m, T, resonance=(m_a, w)))
         nwa = float(sigma_v_nwa(m, m_a, w_dm, w_sm, T))
         # corrections O(Γ/m_a) and the off-peak continuum (∝ e^{(m_a−2m)/T} Γ/m_a): measured
-        # ≤ 2.4e-6 (Γ/m = 2.8e-8, x = 30) → 1e-5 (SPEC §7 item 15; see report: SPEC's "0.5 % at
-        # x = 10" is a quadrature artefact of nwa_check.py, an independent quad gives −7e-8)
+        # ≤ 2.4e-6 (Γ/m = 2.8e-8, x = 30) → 1e-5 (docs/validation.md §7.15; an early "0.5 % at
+        # x = 10" was a quadrature artefact of that check, an independent quad gives −7e-8)
         assert full == pytest.approx(nwa, rel=1e-5)
     # far in the Boltzmann tail the peak is e^{−(m_a−2m)/T} suppressed and ⟨σv⟩ is the off-peak
     # continuum at threshold: σv_lab(0)(1 + (3/2x) d ln σv_lab/dε|₀ + O(1/x²)) (⟨ε⟩ = 3/(2x)); the
@@ -447,11 +449,12 @@ def test_nwa_switches():
 
 
 # ------------------------------------------------------------------------------------------------
-# ⟨σv⟩₂ ([D] (4.13), SPEC §5.5)
+# ⟨σv⟩₂ ([D] (4.13), docs/physics/resonant-alp.md §5.5)
 
 
 def _sv2_reference(svlab, x, eps_r=None, delta=None):
-    """SPEC §5.5 reduced form 1/(24m⁴T³K₂²)∫ds σF[βsTK₂(√s/T) − 2m²J], J by quad (m = 1)."""
+    """docs/physics/resonant-alp.md §5.5 reduced form 1/(24m⁴T³K₂²)∫ds σF[βsTK₂(√s/T) − 2m²J],
+    J by quad (m = 1)."""
     T = 1.0 / x
 
     def j_hat(e):  # J e^{√s/T}/T
@@ -483,7 +486,7 @@ def test_sv2_equals_sv_for_constant_sigma_v(x):
 
 
 def test_sv2_vs_direct_3d_number():
-    # derivations/sv2check.py direct 3-D nquad (σ = s^{-0.7}, m = 1, T = 0.3): 0.20921394089793516;
+    # an independent direct 3-D nquad (σ = s^{-0.7}, m = 1, T = 0.3): 0.20921394089793516;
     # that integration reproduces GG to 2e-8 → tolerance 5e-8
     sv_lab = lambda e: (4 * (1 + e)) ** -0.7 * 2 * jnp.sqrt(e * (1 + e)) / (1 + 2 * e)
     assert float(sigma_v_2(sv_lab, 1.0, 0.3)) == pytest.approx(0.20921394089793516, rel=5e-8)
@@ -491,8 +494,8 @@ def test_sv2_vs_direct_3d_number():
 
 @pytest.mark.parametrize("ratio,gm,x", [(2.2, 1e-2, 10.0), (2.0002, 1e-5, 100.0), (1.9, 1e-3, 1.0)])
 def test_sv2_resonant_vs_spec_formula(ratio, gm, x):
-    # independent formula (J with the logarithm, SPEC §5.5) by nested quad; measured ≤ 4e-8 (x = 1,
-    # inner rule), ≤ 2e-11 for x ≥ 10 → tolerance 1e-7
+    # independent formula (J with the logarithm, docs/physics/resonant-alp.md §5.5) by nested quad;
+    # measured ≤ 4e-8 (x = 1, inner rule), ≤ 2e-11 for x ≥ 10 → tolerance 1e-7
     m_r, width, eps_r, delta = _res_params(ratio, gm)
     ref = _sv2_reference(_breit_wigner(np, m_r, width), x, eps_r, delta)
     got = float(sigma_v_2(_breit_wigner(jnp, m_r, width), 1.0, 1.0 / x, resonance=(m_r, width)))
@@ -511,7 +514,7 @@ def test_sv2_resonant_vs_spec_formula_scan(ratio, gm):
 
 @pytest.mark.slow
 def test_sv2_vs_direct_3d_integration():
-    # the 6-D definition reduced by isotropy to (|p|, |q|, cos θ): nquad as in derivations/sv2check.py
+    # the 6-D definition reduced by isotropy to (|p|, |q|, cos θ): nquad
     m, T = 1.0, 0.3
     sig = lambda s: s**-0.7
 
@@ -531,7 +534,7 @@ def test_sv2_vs_direct_3d_integration():
 
 
 # ------------------------------------------------------------------------------------------------
-# momentum-transfer rate γ(T) ([D] (4.5), SPEC §5.4)
+# momentum-transfer rate γ(T) ([D] (4.5), docs/physics/resonant-alp.md §5.4)
 
 
 def _i_of_q(xp, m_chi, m_a, m_bath=0.0, kappa=16.0):
@@ -585,7 +588,8 @@ def test_momentum_transfer_rate_vs_quad(m_chi, m_a, T, m_bath, stat):
 
 
 def test_momentum_transfer_rate_low_temperature_limit():
-    # SPEC §5.4: γ ≃ 16384·10!ζ(10)/(1920π³g_χ) κ/16 g²g² T¹⁰/(m_χ m_a⁴) = 4.998e5 T¹⁰/(m_χ m_a⁴) (g_χ = 2)
+    # docs/physics/resonant-alp.md §5.4: γ ≃ 16384·10!ζ(10)/(1920π³g_χ) κ/16 g²g² T¹⁰/(m_χ m_a⁴)
+    # = 4.998e5 T¹⁰/(m_χ m_a⁴) (g_χ = 2)
     m_chi, m_a = 1.0, 1.0
     analytic = lambda T: (
         16384 * math.factorial(10) * sp.zeta(10) / (1920 * math.pi**3 * 2) * T**10 / (m_chi * m_a**4)
@@ -643,7 +647,7 @@ def test_momentum_transfer_rate_transforms_and_validation():
 
 
 # ------------------------------------------------------------------------------------------------
-# moments of f ∝ e^{−E/T} (SPEC §5.4)
+# moments of f ∝ e^{−E/T} (docs/physics/resonant-alp.md §5.4)
 
 
 def _moment_reference(g, m, T):

@@ -2,8 +2,9 @@
 
 References: pyhf itself on the unmodified published workspace (r = 1 must be the published model),
 an independent construction of the reweighted model (signal templates scaled bin by bin in the JSON),
-pyhf's NumPy backend, the published/NOTES μ̂ (4.61 combined, 5.42 ITA, 2.18 HTA), the NOTES §3.4
-table of events per 10⁻⁵ BR, finite differences, and closed-form values of the Gaussian terms.
+pyhf's NumPy backend, the published μ̂ (4.61 combined, 5.42 ITA, 2.18 HTA;
+docs/physics/belle2-likelihood.md §9.1), the docs/physics/belle2-likelihood.md §9.5 table of events per 10⁻⁵
+BR, finite differences, and closed-form values of the Gaussian terms.
 """
 
 import copy
@@ -83,10 +84,12 @@ def test_r_equal_1_is_published_model(lik, raw_spec):
 
 def test_reweighting_equals_scaled_signal_templates(lik, raw_spec):
     """Independent construction: scale each signal template (nominal, histosys hi/lo, staterror δ)
-    by r_i = 1 + Σ_j n_ij B_NP,j/(B_SM,j ν_i^SM) directly in the JSON (NOTES §4.1/§4.2: systematics
-    stay relative), with n_ij read from the CSVs here."""
+    by r_i = 1 + Σ_j n_ij B_NP,j/(B_SM,j ν_i^SM) directly in the JSON
+    (docs/physics/belle2-likelihood.md §9.6/§9.9: systematics stay relative), with n_ij read from
+    the CSVs here."""
     b_np = np.asarray(line_bins())
-    b_sm = np.asarray(fl.belle2_sm_bin_branching_fractions())  # checked vs NOTES App. A in test_flavour
+    # checked vs docs/physics/belle2-likelihood.md §9.7 in test_flavour
+    b_sm = np.asarray(fl.belle2_sm_bin_branching_fractions())
     spec = copy.deepcopy(raw_spec)
     for sig in belle2.SIGNAL_CHANNELS:
         n = np.loadtxt(belle2._data_file(sig.density_file), delimiter=",")[:, 1:]
@@ -133,7 +136,8 @@ def test_pointwise_log_likelihood_per_bin(lik):
 
 def test_sm_shaped_np_equals_mu():
     """B_NP = (μ − 1) B_SM per bin is the same as scaling the SM signal by μ (ITA: Σ_j n_ij equals
-    the template to 5e-8, NOTES; the HTA has a 0.18 % underflow not reachable by NP, so use the ITA)."""
+    the template to 5e-8, docs/physics/belle2-likelihood.md §9.5; the HTA has a 0.18 % underflow not reachable
+    by NP, so use the ITA)."""
     lik_ita = likelihood("ita")
     x = nontrivial_point(lik_ita, seed=4)
     mu = 3.2
@@ -145,8 +149,9 @@ def test_sm_shaped_np_equals_mu():
 
 
 def test_events_per_unit_br_vs_notes_table():
-    # NOTES §3.4: events for B(B→KX) = 1e-5 with the whole line in the generator bin of m_X²
-    # (values printed to 0.1 events for the ITA, 0.01 for the HTA → tolerance half a digit)
+    # docs/physics/belle2-likelihood.md §9.5: events for B(B→KX) = 1e-5 with the whole line in the
+    # generator bin of m_X² (values printed to 0.1 events for the ITA, 0.01 for the HTA →
+    # tolerance half a digit)
     table = {
         2.0: ([67.9, 70.6, 0.0, 74.6, 76.8, 0.2, 85.8, 80.6, 0.1], [63.0, 66.5, 0.1],
               [2.10, 2.65, 2.80, 3.25, 4.20, 4.89]),
@@ -170,7 +175,8 @@ def test_parameter_bookkeeping(channels, n_np):
     assert len(lik.parameter_names) == lik.init.size == lik.bounds.shape[0] == lik.fixed.size
     assert not any(name.startswith("bkdm_np_") for name in lik.parameter_names)
     if channels == "combined":
-        assert len(lik.parameter_names) == 232  # NOTES §4.2: the published model's parameters
+        # docs/physics/belle2-likelihood.md §9.9: the published model's parameters
+        assert len(lik.parameter_names) == 232
     names = set(lik.parameter_names)
     assert ("sgn_err_1_had[0]" in names) == (channels != "ita")
     assert ("uncorr_siguncrt_signal_zoomSR_Y4S[0]" in names) == (channels != "hta")
@@ -182,7 +188,8 @@ def test_signal_ratio_adds_np_events(lik):
     extra = (np.asarray(lik.signal_ratio(b_np)) - 1.0) * lik.sm_signal
     # Σ_i (r_i − 1) ν_i^SM = Σ_ij k_ij B_NP,j (events), all ≥ 0
     assert extra.sum() == pytest.approx(float(np.sum(lik.k_matrix @ np.asarray(b_np))), rel=1e-12)
-    assert np.all(extra >= 0) and extra.sum() > 100  # ~1e-5 BR ≈ O(1000) ITA events (NOTES §3.4)
+    # ~1e-5 BR ≈ O(1000) ITA events (docs/physics/belle2-likelihood.md §9.5)
+    assert np.all(extra >= 0) and extra.sum() > 100
 
 
 def test_malformed_inputs(tmp_path, raw_spec):
@@ -269,13 +276,15 @@ def test_mu_hat_reproduces_published(channels, mu_ref):
     lik = likelihood(channels)
     result = profile(channels)
     assert result.success
-    # NOTES.md preamble / README (pyhf 0.7.6 + iminuit): 4.61 / 5.42 / 2.18 — 1 % as the issue requires
+    # docs/physics/belle2-likelihood.md §9.1 (pyhf 0.7.6 + iminuit): 4.61 / 5.42 / 2.18 — 1 % as
+    # the issue requires
     assert result.pars[lik.poi_index] == pytest.approx(mu_ref, rel=0.01)
 
 
 def test_significances_combined():
-    # NOTES README: √q₀ = 3.46 (published 3.5σ) and 2.72σ above the SM (published 2.7σ) from profile
-    # likelihood ratios; 1 % (the reference values are quoted to 3 digits from a minuit fit)
+    # docs/physics/belle2-likelihood.md §9.1: √q₀ = 3.46 (published 3.5σ) and 2.72σ above the SM (published
+    # 2.7σ) from profile likelihood ratios; 1 % (the reference values are quoted to 3 digits
+    # from a minuit fit)
     best = profile("combined").twice_nll
     assert np.sqrt(profile("combined", mu=0.0).twice_nll - best) == pytest.approx(3.46, rel=0.01)
     assert np.sqrt(profile("combined", mu=1.0).twice_nll - best) == pytest.approx(2.72, rel=0.01)

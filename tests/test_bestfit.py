@@ -1,8 +1,9 @@
 """Best fits and profile likelihoods (bkdm.inference.bestfit, bkdm.inference.profile).
 
 References: analytic Gaussian likelihoods (best fit, covariance and profiles known in closed form),
-the freeze-in scaling Ωh² ∝ m_χ³ (SPEC §3.7) for a Planck-only fit, and for the Belle II fit the
-scipy L-BFGS-B minimisation of Belle2Likelihood.fit over the nuisances at the same B_NP.
+the freeze-in scaling Ωh² ∝ m_χ³ (docs/physics/alp-freeze-in.md §3.7) for a Planck-only fit,
+and for the Belle II fit the scipy L-BFGS-B minimisation of Belle2Likelihood.fit over the nuisances
+at the same B_NP.
 """
 
 import dataclasses
@@ -184,7 +185,7 @@ def test_all_starts_failing_raises():
 
 
 # ---------------------------------------------------------------------------------- Planck-only ALP fit
-M_A, F_A = 2.1, 1.5e8  # SPEC §2.7 illustrative point (c_q = c_sb_v = c_chi = 1)
+M_A, F_A = 2.1, 1.5e8  # docs/physics/alp.md §2.7 illustrative point (c_q = c_sb_v = c_chi = 1)
 
 
 @pytest.fixture(scope="module")
@@ -203,7 +204,7 @@ def test_planck_only_fit_matches_freeze_in_scaling(planck_fit):
     omega = best.observables["omega_h2"]
     assert best.converged
     assert omega == pytest.approx(planck.OMEGA_DM_H2, rel=1e-6)
-    # Ωh² ∝ m_χ³ (SPEC §3.7: Γ(a → χχ̄) ∝ m_χ², Ω ∝ m_χ Y; the phase-space factor
+    # Ωh² ∝ m_χ³ (docs/physics/alp-freeze-in.md §3.7: Γ(a → χχ̄) ∝ m_χ², Ω ∝ m_χ Y; the phase-space factor
     # β = (1 − 4m_χ²/m_a²)^{1/2} changes the exponent by 4m_χ²/m_a² ≈ 1e-5) → σ_m = m σ_Ω/(3Ω);
     # tolerance 1 %: the Hessian is a finite difference of the relic solver's forward-mode gradient
     sigma_omega = float(planck.omega_h2_sigma(0.01))

@@ -1,10 +1,11 @@
 """The ``bkdm`` command line (run in-process through ``bkdm.cli.main``) and the plotting functions.
 
-References: printed physics numbers are compared with SPEC values (§2.7 illustrative ALP point),
-exit codes and messages with the CLI contract (0 = success, 2 = bad input, one line naming the
-problem). The fit/scan plumbing runs with the real likelihood construction but the optimiser and
-scan replaced by fakes returning known numbers (the real optimiser and scan have their own tests; a
-real `bkdm fit --quick` and `bkdm scan` run is in the slow suite) — so the default suite stays fast.
+References: printed physics numbers are compared with the documented values (the illustrative ALP point of
+docs/physics/alp.md §2.7), exit codes and messages with the CLI contract (0 = success, 2 = bad input,
+one line naming the problem). The fit/scan plumbing runs with the real likelihood construction but
+the optimiser and scan replaced by fakes returning known numbers (the real optimiser and scan have
+their own tests; a real `bkdm fit --quick` and `bkdm scan` run is in the slow suite)
+— so the default suite stays fast.
 """
 
 import json
@@ -37,8 +38,9 @@ def _number(text, key):
 # ------------------------------------------------------------------------------------------ info
 @pytest.fixture
 def partonic_alp(monkeypatch):
-    """SPEC §2.7 quotes [C]'s purely partonic ALP widths; m_a = 2.1 GeV is inside bkdm's hadronic →
-    partonic transition (docs/physics/alp-hadronic.md §2.8.5), so give the partonic widths weight 1."""
+    """docs/physics/alp.md §2.7 quotes [C]'s purely partonic ALP widths; m_a = 2.1 GeV is inside
+    bkdm's hadronic → partonic transition (docs/physics/alp-hadronic.md §2.8.5),
+    so give the partonic widths weight 1."""
     import jax.numpy as jnp
 
     from bkdm.models import alp_hadronic
@@ -47,7 +49,7 @@ def partonic_alp(monkeypatch):
 
 
 def test_info_alp_reproduces_spec_illustrative_point(capsys, partonic_alp):
-    """SPEC §2.7 illustrative point (the `info` default): cτ_a = 234 m, BR(B⁺→K⁺a) = 9.13e-6,
+    """docs/physics/alp.md §2.7 illustrative point (the `info` default): cτ_a = 234 m, BR(B⁺→K⁺a) = 9.13e-6,
     × invisible fraction = 9.02e-6 (3 significant digits quoted → 0.5 % tolerance)."""
     code, out, err = run(["info", "--model", "alp"], capsys)
     assert code == 0, err
@@ -57,7 +59,8 @@ def test_info_alp_reproduces_spec_illustrative_point(capsys, partonic_alp):
 
 
 def test_info_set_scales_like_the_width(capsys, partonic_alp):
-    """All ALP widths ∝ f_a⁻², so cτ_a ∝ f_a² (SPEC §2.7 scalings): doubling f_a gives 4 × 234 m."""
+    """All ALP widths ∝ f_a⁻², so cτ_a ∝ f_a² (docs/physics/alp.md §2.7 scalings):
+    doubling f_a gives 4 × 234 m."""
     code, out, _ = run(["info", "--model", "alp", "--set", "f_a=3e8"], capsys)
     assert code == 0
     assert _number(out, "c tau_a [m]") == pytest.approx(4 * 234.0, rel=5e-3)
@@ -330,7 +333,7 @@ planck = true
 def test_scan_plane_fixes_other_parameters_and_plots(tmp_path, capsys, monkeypatch):
     """`bkdm scan --plane`: the third parameter is fixed at the best fit found in the result folder,
     the plane data are saved and the coupling-plane plot is made. The fake scan returns Ωh² ∝ α_X⁻²
-    (p-wave freeze-out, SPEC §4.5) so the 0.12 contour exists."""
+    (p-wave freeze-out, docs/physics/dark-photon.md §4.5) so the 0.12 contour exists."""
     from bkdm.inference import scan as scan_module
 
     seen = {}

@@ -1,5 +1,6 @@
-"""Dark-photon model ([C] Sec. III, SPEC §4): published/SPEC numbers, analytic limits, an explicit
-Dirac-matrix + scipy-quad reference for σ(ψψ → h′h′), scaling laws, and jit/grad/vmap."""
+"""Dark-photon model ([C] Sec. III, docs/physics/dark-photon.md §4): published and documented numbers,
+analytic limits, an explicit Dirac-matrix + scipy-quad reference for σ(ψψ → h′h′), scaling laws,
+and jit/grad/vmap."""
 
 import math
 
@@ -15,8 +16,8 @@ from bkdm.constants import G_FERMI, HBAR_GEV_S, M_E, M_MU, M_W, M_Z
 from bkdm.models import dark_photon as dp
 from bkdm.models import get_model
 
-ALPHA0 = 1.0 / 137.035999084  # SPEC §1.2
-V_EW = (math.sqrt(2) * G_FERMI) ** -0.5  # SPEC §1.2, 246.2196 GeV
+ALPHA0 = 1.0 / 137.035999084  # docs/physics/constants.md §1.2
+V_EW = (math.sqrt(2) * G_FERMI) ** -0.5  # docs/physics/constants.md §1.2, 246.2196 GeV
 
 
 def make(**kw):
@@ -34,8 +35,8 @@ def test_registry_and_interface():
     assert all(isinstance(v, float) and math.isfinite(v) for v in s.values())
 
 
-# ------------------------------------------------------------------ SPEC §4.4 reference numbers
-# SPEC quotes 3 significant figures: tolerance = half a unit of the last quoted digit.
+# --------------------------------------------------------- docs/physics/dark-photon.md §4.4 reference numbers
+# The reference numbers have 3 significant figures: tolerance = half a unit of the last quoted digit.
 @pytest.mark.parametrize("m_x, br_k, br_kstar, ratio", [(2.0, 4.82e10, 7.16e10, 1.48),
                                                        (2.1, 4.36e10, 6.70e10, 1.54)])
 def test_b_to_k_and_kstar_rates(m_x, br_k, br_kstar, ratio):
@@ -50,14 +51,14 @@ def test_kstar_helicity_content():
     p = make(m_x=2.1)
     g2 = float(dp.g_bs(p)) ** 2
     h0, hp, hm = (float(h) ** 2 / g2 for h in dp.helicity_amplitudes_kstar(p))
-    # SPEC §4.4 at 2.1 GeV, g_bs = 1 (half a unit of the last digit)
+    # docs/physics/dark-photon.md §4.4 at 2.1 GeV, g_bs = 1 (half a unit of the last digit)
     assert h0 == pytest.approx(5.54, abs=0.005)
     assert hp == pytest.approx(0.017, abs=0.0005)
     assert hm == pytest.approx(3.35, abs=0.005)
 
 
 def test_g_bs_inami_lim():
-    # SPEC §4.4: C₀(4.61) = 0.848, |g_bs| ≃ 1.39e-4 ε_Z (half a unit of the last digit)
+    # docs/physics/dark-photon.md §4.4: C₀(4.61) = 0.848, |g_bs| ≃ 1.39e-4 ε_Z (half a unit of the last digit)
     assert dp.X_TOP == pytest.approx(4.61, abs=0.005)
     assert float(dp.inami_lim_c0(4.61)) == pytest.approx(0.848, abs=0.0005)
     p = make()
@@ -77,7 +78,7 @@ def test_kstar_over_k_independent_of_g_bs():
     assert float(dp.br_b_to_k(b) / dp.br_b_to_k(a)) == pytest.approx(9.0, rel=1e-12)
 
 
-# ------------------------------------------------------------------ X widths (SPEC §4.3)
+# ---------------------------------------------------------------- X widths (docs/physics/dark-photon.md §4.3)
 def test_light_lepton_limit():
     # pure kinetic mixing, m_e ≪ m_X: Γ = α ε² m_X/3. Corrections: Z admixture ε_Z/ε = t_W m_X²/m_Z²
     # shifts Γ by ≈ 3e-7 at m_X = 0.2 GeV, mass terms 6 r² ≈ 3e-10 → tolerance 1e-6.
@@ -94,11 +95,13 @@ def test_light_lepton_limit():
 def test_neutrino_width():
     p = make(m_x=2.0, delta=2e-3)
     ez = float(dp.eps_z(p))
-    # general SPEC §4.3 formula, massless fermion, g_V = g_A = ε_Z (g/2c_W) T₃ with g/(2c_W) = m_Z/v
+    # general docs/physics/dark-photon.md §4.3 formula, massless fermion, g_V = g_A = ε_Z (g/2c_W)
+    # T₃ with g/(2c_W) = m_Z/v
     g = ez * M_Z / V_EW / 2
     general = 3 * 2.0 / (12 * math.pi) * (g**2 + g**2)
     assert float(dp.width_to_neutrinos(p)) == pytest.approx(general, rel=1e-12)
-    # SPEC (39): 3 ε_Z² α m_X/(24 s_W² c_W²) with the G_F-scheme α = √2 G_F m_W² s_W²/π
+    # [C] (39), docs/physics/dark-photon.md §4.3: 3 ε_Z² α m_X/(24 s_W² c_W²) with the G_F-scheme α = √2
+    # G_F m_W² s_W²/π
     s2w = 1 - M_W**2 / M_Z**2
     alpha_gf = math.sqrt(2) * G_FERMI * M_W**2 * s2w / math.pi
     assert float(dp.width_to_neutrinos(p)) == pytest.approx(
@@ -107,7 +110,8 @@ def test_neutrino_width():
 
 def test_hadronic_width_r_ratio():
     # pure kinetic mixing at 2 GeV: Γ_had/Γ_μμ = N_c Σ_{u,d,s} Q² (1 + α_s/π) = 2(1 + α_s(2)/π),
-    # α_s(2 GeV) = 0.301 (SPEC §1.2, 3 digits → 3e-4 relative); m_s, m_μ and Z terms < 1e-4 → 1e-3
+    # α_s(2 GeV) = 0.301 (docs/physics/constants.md §1.2, 3 digits → 3e-4 relative); m_s,
+    # m_μ and Z terms < 1e-4 → 1e-3
     p = make(m_x=2.0, delta=0.0)
     ratio = float(dp.width_to_hadrons(p) / dp.width_to_leptons(p, "mu"))
     assert ratio == pytest.approx(2 * (1 + 0.301 / math.pi), rel=1e-3)
@@ -149,9 +153,9 @@ def test_invisible_fraction_and_prompt_decay():
         float(dp.br_b_to_k(p) * dp.invisible_fraction(p)), rel=1e-14)
 
 
-# ------------------------------------------------------------------ ψψ → h′h′ (SPEC §4.5)
+# --------------------------------------------------------------- ψψ → h′h′ (docs/physics/dark-photon.md §4.5)
 def test_pwave_coefficient_spec_numbers():
-    # SPEC §7 item 18: σv_rel/(y⁴v²/m²) = 3/(128π) at r = 0 (r = 1e-4 here: O(r²) = 1e-8 → rel 1e-7)
+    # docs/validation.md §7.18: σv_rel/(y⁴v²/m²) = 3/(128π) at r = 0 (r = 1e-4 here: O(r²) = 1e-8 → rel 1e-7)
     p = make(m_x=3.0, m_psi=1.0, m_hp=1e-4)
     assert float(dp.sigma_v_rel_pwave_coefficient(p) / dp.y_psi(p) ** 4) == pytest.approx(
         3 / (128 * math.pi), rel=1e-7)
@@ -231,7 +235,7 @@ def test_thermal_average_of_exact_sigma_approaches_6b_over_x():
         assert abs(gg / float(dp.sigma_v_thermal_nr(p, x)) - 1) < 7 / x
 
 
-# ------------------------------------------------------------------ h′, direct detection (SPEC §4.6–4.7)
+# ------------------------------------------------ h′, direct detection (docs/physics/dark-photon.md §4.6–4.7)
 def test_dark_higgs_width_and_lifetime():
     p = make(m_hp=0.01, m_psi=0.05, m_x=0.2, theta=1e-4)
     beta = math.sqrt(1 - 4 * M_E**2 / 0.01**2)

@@ -3,8 +3,8 @@
 
 Independent references: each invalid fixture breaks exactly one documented rule of the fit-file
 format (bkdm/inference/fitspec.py docstring), so the error must name that field; the shipped files
-must start at physically sensible points — the Belle II excess (BR(B⁺→K⁺ inv) ~ 10⁻⁵, SPEC §6) and
-the Planck relic density Ωh² = 0.120 (SPEC §1.3).
+must start at physically sensible points — the Belle II excess (BR(B⁺→K⁺ inv) ~ 10⁻⁵,
+docs/physics/b-to-k-nunu.md §6) and the Planck relic density Ωh² = 0.120 (docs/physics/constants.md §1.3).
 """
 
 from pathlib import Path
@@ -80,7 +80,7 @@ def test_shipped_fits_by_name(tmp_path, monkeypatch):
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_fit_file_loads_with_belle2_signal_at_start(name):
     """Loads; the start point predicts B⁺→K⁺ + invisible within an order of magnitude of the Belle II
-    excess (≈ 1.8e-5 above the SM, SPEC §6), so the fit starts near the data."""
+    excess (≈ 1.8e-5 above the SM, docs/physics/b-to-k-nunu.md §6), so the fit starts near the data."""
     spec = fitspec.load(FITS / f"{name}.toml")
     quick = spec.with_quick()
     assert quick.bestfit["starts"] <= 2 and quick.sampler["chains"] == 2

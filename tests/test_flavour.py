@@ -1,8 +1,9 @@
 """B⁺→K⁺νν̄ spectra and the two-body line on the Belle II generator bins (bkdm.flavour).
 
-References: SPEC §6 / §7 item 10 (BR_SD = 4.68e-6, HPQCD SD 4.97e-6), NOTES.md Appendix A (Belle II
-reference spectrum per generator bin, computed there with scipy quad), scipy quad of the spectra and
-of the Breit–Wigner, independent re-implementations of the formulas written here, scaling laws.
+References: docs/physics/b-to-k-nunu.md §6, docs/validation.md §7.10 (BR_SD = 4.68e-6, HPQCD SD 4.97e-6),
+docs/physics/belle2-likelihood.md §9.7 (Belle II reference spectrum per generator bin,
+computed there with scipy quad), scipy quad of the spectra and of the Breit–Wigner,
+independent re-implementations of the formulas written here, scaling laws.
 """
 
 import types
@@ -19,10 +20,10 @@ from bkdm import constants as c
 from bkdm import flavour as fl
 from bkdm.formfactors import bk_f_plus
 
-# SPEC §6 inputs of the quoted BR_SD = 4.68e-6
-SPEC6 = dict(x_t=1.462, sin2_theta_w=0.23129, alpha_em=1 / 127.93, vtb_vts=0.04106)
+# docs/physics/b-to-k-nunu.md §6.2: inputs of the quoted BR_SD = 4.68e-6
+SM_REF = dict(x_t=1.462, sin2_theta_w=0.23129, alpha_em=1 / 127.93, vtb_vts=0.04106)
 
-# NOTES.md Appendix A: B_SM,j for CSV columns 1…100 (5 significant digits)
+# docs/physics/belle2-likelihood.md §9.7: B_SM,j for CSV columns 1…100 (5 significant digits)
 APPENDIX_A = np.array([
     6.7291e-08, 6.7279e-08, 6.7262e-08, 6.7241e-08, 6.7215e-08, 6.7184e-08, 6.7148e-08, 6.7107e-08,
     6.7060e-08, 6.7008e-08, 6.6951e-08, 6.6888e-08, 6.6819e-08, 6.6744e-08, 6.6662e-08, 6.6575e-08,
@@ -51,15 +52,15 @@ def fake_model(width=0.05):
 
 # ------------------------------------------------------------------------------- SM spectrum
 def test_br_sd_spec_value():
-    br = float(fl.br_sm_short_distance(fl.SMInputs(**SPEC6)))
-    # SPEC §7 item 10: 4.68e-6 (quoted to 3 digits → 1e-3)
+    br = float(fl.br_sm_short_distance(fl.SMInputs(**SM_REF)))
+    # docs/validation.md §7.10: 4.68e-6 (quoted to 3 digits → 1e-3)
     assert br == pytest.approx(4.68e-6, rel=1e-3)
     # HPQCD short-distance 5.58 − 0.61 = 4.97e-6 (different form factors): 10 %
     assert br == pytest.approx(4.97e-6, rel=0.10)
 
 
 def test_br_sd_quadrature_vs_scipy_quad():
-    inputs = fl.SMInputs(**SPEC6)
+    inputs = fl.SMInputs(**SM_REF)
     q2max = (c.M_B_PLUS - c.M_K_PLUS) ** 2
     # scale to O(1) so quad's relative tolerance governs; epsrel 1e-13 with the endpoint handled
     ref, err = quad(lambda q2: 1e6 * float(fl.dbr_dq2_sm(q2, inputs)), 0.0, q2max,
@@ -69,16 +70,17 @@ def test_br_sd_quadrature_vs_scipy_quad():
 
 
 def test_dbr_dq2_sm_vs_independent_formula():
-    # NOTES §4.1 item 2 form: τ G_F² α² X_t² |VV|²/(32 π⁵ s_W⁴) |p_K|³ f₊², |p_K| from 2-body kinematics
+    # docs/physics/belle2-likelihood.md §9.7 form: τ G_F² α² X_t² |VV|²/(32 π⁵ s_W⁴) |p_K|³ f₊²,
+    # |p_K| from 2-body kinematics
     q2 = 4.41
     mb, mk = c.M_B_PLUS, c.M_K_PLUS
     e_k = (mb**2 + mk**2 - q2) / (2 * mb)
     p_k = np.sqrt(e_k**2 - mk**2)
     tau = c.TAU_B_PLUS_S / c.HBAR_GEV_S
-    ref = (tau * c.G_FERMI**2 * SPEC6["alpha_em"] ** 2 * SPEC6["x_t"] ** 2 * SPEC6["vtb_vts"] ** 2
-           / (32 * np.pi**5 * SPEC6["sin2_theta_w"] ** 2) * p_k**3 * float(bk_f_plus(q2)) ** 2)
+    ref = (tau * c.G_FERMI**2 * SM_REF["alpha_em"] ** 2 * SM_REF["x_t"] ** 2 * SM_REF["vtb_vts"] ** 2
+           / (32 * np.pi**5 * SM_REF["sin2_theta_w"] ** 2) * p_k**3 * float(bk_f_plus(q2)) ** 2)
     # same physics, different algebra: agreement to rounding (1e-12)
-    assert float(fl.dbr_dq2_sm(q2, fl.SMInputs(**SPEC6))) == pytest.approx(ref, rel=1e-12)
+    assert float(fl.dbr_dq2_sm(q2, fl.SMInputs(**SM_REF))) == pytest.approx(ref, rel=1e-12)
 
 
 def test_dbr_dq2_sm_closed_outside_range():
@@ -94,14 +96,14 @@ def test_dbr_dq2_sm_transforms():
 
 
 def test_br_sd_scaling_and_transforms():
-    # BR ∝ X_t² (SPEC §6: C_L = −X_t/s_W²) ⇒ dBR/dX_t = 2 BR/X_t exactly
+    # BR ∝ X_t² (docs/physics/b-to-k-nunu.md §6: C_L = −X_t/s_W²) ⇒ dBR/dX_t = 2 BR/X_t exactly
     f = lambda x_t: 1e6 * fl.br_sm_short_distance(fl.SMInputs(x_t=x_t))
     y, g = check_transforms(f, 1.462)
     assert g == pytest.approx(2 * y / 1.462, rel=1e-12)
     # and ∝ (α/s_W²)² τ_B |VV|²
-    base = float(fl.br_sm_short_distance(fl.SMInputs(**SPEC6)))
-    doubled = {"alpha_em": 2 * SPEC6["alpha_em"], "sin2_theta_w": 2 * SPEC6["sin2_theta_w"]}
-    scaled = fl.SMInputs(**{**SPEC6, **doubled})
+    base = float(fl.br_sm_short_distance(fl.SMInputs(**SM_REF)))
+    doubled = {"alpha_em": 2 * SM_REF["alpha_em"], "sin2_theta_w": 2 * SM_REF["sin2_theta_w"]}
+    scaled = fl.SMInputs(**{**SM_REF, **doubled})
     assert float(fl.br_sm_short_distance(scaled)) == pytest.approx(base, rel=1e-13)
 
 
@@ -118,12 +120,13 @@ def test_belle2_bins_vs_notes_appendix_a():
     assert bins.shape == (100,)
     # table rounded to 5 significant digits: ≤ 1.6e-5 relative rounding → 1e-4
     np.testing.assert_allclose(bins, APPENDIX_A, rtol=1e-4)
-    assert bins.sum() == pytest.approx(4.9661e-6, rel=1e-4)  # NOTES §3.1/Appendix A
-    assert bins.sum() == pytest.approx(4.97e-6, rel=1e-3)  # μ = 1 normalisation (NOTES §4.1: ~0.1 %)
+    assert bins.sum() == pytest.approx(4.9661e-6, rel=1e-4)  # docs/physics/belle2-likelihood.md §9.2/§9.7
+    # μ = 1 normalisation (docs/physics/belle2-likelihood.md §9.6: ~0.1 %)
+    assert bins.sum() == pytest.approx(4.97e-6, rel=1e-3)
 
 
 def test_hpqcd_f_plus_at_zero():
-    # NOTES §4.1 item 2: f₊(0) = 0.332 (z(0) = 0 ⇒ f₊(0) = 1.304 a₀ exactly)
+    # docs/physics/belle2-likelihood.md §9.7: f₊(0) = 0.332 (z(0) = 0 ⇒ f₊(0) = 1.304 a₀ exactly)
     assert float(fl.hpqcd_f_plus(0.0)) == pytest.approx(1.304 * 0.2545, rel=1e-14)
     assert float(fl.hpqcd_f_plus(0.0)) == pytest.approx(0.332, abs=5e-4)
 

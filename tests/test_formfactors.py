@@ -1,5 +1,5 @@
-"""Form factors: SPEC §7 item 8 reference values (derived independently from the same file by
-shared/physics/derivations/calc_numbers.py), exact q² = 0 relations, and transforms."""
+"""Form factors: docs/validation.md §7.8 reference values (derived independently from the same file
+with plain numpy), exact q² = 0 relations, and transforms."""
 
 import jax
 import numpy as np
@@ -8,7 +8,7 @@ from transforms import check_transforms
 
 from bkdm import formfactors as ff
 
-# SPEC §7 item 8 at q² = 4.41 GeV² (tolerance 1e-4 as stated there)
+# docs/validation.md §7.8 at q² = 4.41 GeV² (tolerance 1e-4 as stated there)
 REF = {
     ff.bk_f_zero: 0.37203, ff.bk_f_plus: 0.42993, ff.bkstar_a0: 0.44805,
     ff.bkstar_a1: 0.31757, ff.bkstar_a12: 0.26248, ff.bkstar_v: 0.46930,
@@ -33,7 +33,7 @@ def test_q2_zero_relations():
     mb, mv = ff.FF_M_B, ff.FF_M_KSTAR
     assert float(ff.bkstar_a0(0.0)) == pytest.approx(
         8 * mb * mv / (mb**2 - mv**2) * float(ff.bkstar_a12(0.0)), rel=1e-14)
-    # README §2.1: f+(0) = 0.33196, A0(0) = 0.3421
+    # GRvDV 2023 at q² = 0 (docs/data.md §13.2): f+(0) = 0.33196, A0(0) = 0.3421
     assert float(ff.bk_f_plus(0.0)) == pytest.approx(0.33196, abs=1e-5)
     assert float(ff.bkstar_a0(0.0)) == pytest.approx(0.3421, abs=1e-4)
 
@@ -69,7 +69,7 @@ def test_floating_coefficients():
 
 
 def test_ding_fk_below_grvdv():
-    # SPEC §5.2: F_K is 1–12 % below GRvDV f0 for m_a = 0.75–4.5 GeV
+    # docs/physics/resonant-alp.md §5.2: F_K is 1–12 % below GRvDV f0 for m_a = 0.75–4.5 GeV
     for ma in [0.75, 1.0, 2.0, 3.0, 4.47]:
         r = float(ff.ding_f_k(ma**2)) / float(ff.bk_f_zero(ma**2))
         assert 0.87 < r < 0.995

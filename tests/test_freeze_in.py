@@ -1,5 +1,6 @@
 """ALP freeze-in ([C] (27)–(28)): independent scipy Radau reference, the analytic freeze-in limit
-(SPEC §3.7, §7 item 13), scaling laws, insensitivity to the initial state, transforms."""
+(docs/physics/alp-freeze-in.md §3.7, docs/validation.md §7.13), scaling laws, insensitivity to the initial
+state, transforms."""
 
 import jax
 import jax.numpy as jnp
@@ -95,8 +96,8 @@ def test_late_decays_of_frozen_out_alps_explain_the_rise_with_f_a():
 
 def test_analytic_limit_for_an_equilibrium_alp():
     # With the ALP held in equilibrium (quark couplings ×100 via f_a/100, c_χ/100 keeps Γ(a→χχ̄)),
-    # Y_χ → the decay freeze-in estimate of SPEC §3.7, up to the variation of g_* over T ~ m_a/3
-    # that the estimate freezes (SPEC §7 item 13: 10–20 %). Measured 1.05.
+    # Y_χ → the decay freeze-in estimate of docs/physics/alp-freeze-in.md §3.7, up to the variation of
+    # g_* over T ~ m_a/3 that the estimate freezes (docs/validation.md §7.13: 10–20 %). Measured 1.05.
     p = BENCH.replace(f_a=1.5e6, c_chi=0.01)
     r = relic(p)
     assert 1.0 < float(r.yield_dm / r.yield_estimate) < 1.2
@@ -105,8 +106,9 @@ def test_analytic_limit_for_an_equilibrium_alp():
 
 
 def test_scaling_laws():
-    # Y_χ ∝ Γ(a→χχ̄) ∝ c_χ² m_χ² (m_χ ≪ m_a), so Ωh² ∝ c_χ² m_χ³ (SPEC §3.7); the only
-    # breaking is Γ_χ's share of Γ_a (4e-6) and the β factor of (12) (2e-6 at m_χ = 2 MeV).
+    # Y_χ ∝ Γ(a→χχ̄) ∝ c_χ² m_χ² (m_χ ≪ m_a), so Ωh² ∝ c_χ² m_χ³
+    # (docs/physics/alp-freeze-in.md §3.7); the only breaking is Γ_χ's share of Γ_a (4e-6)
+    # and the β factor of (12) (2e-6 at m_χ = 2 MeV).
     base = float(relic(BENCH).omega_h2)
     assert float(relic(BENCH.replace(c_chi=2.0)).omega_h2) / base == pytest.approx(4.0, rel=2e-5)
     assert float(relic(BENCH.replace(m_chi=2e-3)).omega_h2) / base == pytest.approx(8.0, rel=2e-5)

@@ -47,8 +47,8 @@ def test_matches_scipy_radau(reference):
 
 
 def test_s_wave_analytic_estimate():
-    # Kolb–Turner s-wave estimate Ωh² = 1.07e9 GeV⁻¹ x_f/(√g* m_Pl ⟨σv⟩) (SPEC §4.5 form for s-wave);
-    # a ~10 % approximation (instantaneous freeze-out, constant g*) — tolerance 15 %.
+    # Kolb–Turner s-wave estimate Ωh² = 1.07e9 GeV⁻¹ x_f/(√g* m_Pl ⟨σv⟩) (docs/physics/dark-photon.md §4.5
+    # form for s-wave); a ~10 % approximation (instantaneous freeze-out, constant g*) — tolerance 15 %.
     r = solve_default(P)
     xf = float(r.x_freeze_out)
     estimate = 1.07e9 * xf / (np.sqrt(float(thermo.g_star(M / xf))) * M_PLANCK * 2e-9)
@@ -71,7 +71,8 @@ def test_start_point_insensitivity():
 
 
 def test_step_budget_and_tail():
-    # NUMERICS.md: check step counts. The Hairer–Wanner root finder brings a freeze-out to < 100 steps.
+    # docs/physics/numerics.md §10.2: check step counts. The Hairer–Wanner root finder brings a freeze-out
+    # to < 100 steps.
     r = solve_default(P)
     assert int(r.status) == 0 and int(r.num_steps) < 100
     assert 0.0 < float(r.tail_fraction) < 0.5

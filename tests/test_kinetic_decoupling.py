@@ -1,5 +1,5 @@
 """Coupled (Y, y) Boltzmann system with early kinetic decoupling ([D] (4.8)–(4.9)): limits of
-SPEC §7 item 17 and [D]'s statements, and an independent scipy Radau reference."""
+docs/validation.md §7.17 and [D]'s statements, and an independent scipy Radau reference."""
 
 import jax
 import jax.numpy as jnp
@@ -22,7 +22,7 @@ nbe = jax.jit(lambda p: ra.relic(p, "nbe"))
 
 
 def test_infinite_momentum_transfer_reproduces_nbe():
-    # SPEC §7 item 17: with γ → ∞ the DM stays at T_χ = T and (4.8) becomes the NBE. γ × 1e20 is
+    # docs/validation.md §7.17: with γ → ∞ the DM stays at T_χ = T and (4.8) becomes the NBE. γ × 1e20 is
     # "infinite" only while γ/H (∝ T^5.5 at x = 20, T⁸ only for x ≳ 10⁴) stays ≫ 1 until freeze-out
     # ends, true at these points
     # (not at r = ½, where annihilation never stops). Tolerance 1e-4 (two solves, each ~1e-5).
@@ -47,7 +47,7 @@ def test_near_resonance_early_kinetic_decoupling_matters():
 
 
 def test_y_tracks_y_eq_while_elastic_scattering_is_fast():
-    # SPEC §7 item 17: while γ ≫ H the DM temperature equals the bath's. With γ × 1e20 (decoupling
+    # docs/validation.md §7.17: while γ ≫ H the DM temperature equals the bath's. With γ × 1e20 (decoupling
     # pushed late) T_χ/T − 1 is the first-order quasi-static lag, O(H̃/γ): bounded by 2 H̃/γ (measured
     # 1.1 H̃/γ) wherever γ/H̃ > 1e3.
     fast = lambda T, p: 1e20 * ra.momentum_transfer_rate(T, p)
@@ -88,7 +88,7 @@ def test_matches_scipy_radau():
 
 
 def test_normalisation_switch_and_errors():
-    # "as_printed" multiplies σv by 4 (SPEC §8 item 6): more annihilation, less DM
+    # "as_printed" multiplies σv by 4 (docs/physics/conventions.md §8.6): more annihilation, less DM
     printed = NEAR.replace(normalisation="as_printed")
     assert float(nbe(printed).omega_h2) < 0.5 * float(nbe(NEAR).omega_h2)
     with pytest.raises(ValueError, match="method"):
@@ -101,12 +101,12 @@ def test_normalisation_switch_and_errors():
 @pytest.mark.slow  # ~40 s; the as_printed switch stays tested by test_d_table1
 def test_rate_factors_reproduce_as_printed_and_nbe():
     # relic_with_rate_factors: (a, b, c) = (4, ½, 0) must equal the separately coded
-    # normalisation="as_printed" rates (SPEC §8 item 6), and (1, 0, 10¹⁰) the NBE of freeze_out.solve
-    # (a different system of equations) at the same x_final. Tolerances: 1e-6 for the exact rescaling
-    # (same equations, solver noise only — at PRECISE; at DEFAULT the round-off of a differently
-    # compiled solve (jit vs eager, vmap partner) moves the accepted steps and Ω by up to 4e-6, the
-    # DEFAULT error being ~6e-5 here; PRECISE: 2e-8); 2e-4 for the NBE (two different solvers, ~1e-5
-    # each, plus the 10⁻¹⁰-level T_χ ≠ T residual).
+    # normalisation="as_printed" rates (docs/physics/conventions.md §8.6), and (1, 0, 10¹⁰)
+    # the NBE of freeze_out.solve (a different system of equations) at the same x_final. Tolerances:
+    # 1e-6 for the exact rescaling (same equations, solver noise only — at PRECISE;
+    # at DEFAULT the round-off of a differently compiled solve (jit vs eager, vmap partner)
+    # moves the accepted steps and Ω by up to 4e-6, the DEFAULT error being ~6e-5 here; PRECISE: 2e-8);
+    # 2e-4 for the NBE (two different solvers, ~1e-5 each, plus the 10⁻¹⁰-level T_χ ≠ T residual).
     factors = jnp.array([[4.0, 0.5, 0.0], [1.0, 0.0, 1e10]])
     solve = jax.jit(jax.vmap(lambda f: ra.relic_with_rate_factors(NEAR, f[0], f[1], f[2],
                                                                   settings=slv.PRECISE).omega_h2))

@@ -65,7 +65,7 @@ def _sections(page):
 def test_scanned_files_exist():
     files = scanned_files()
     assert len(files) > 50
-    for must in ("bkdm/models/alp.py", "README.md", "fits/alp_freeze_in.toml", "docs/physics/alp.md",
+    for must in ("bkdm/models/alp.py", "README.md", "bkdm/fits/alp_freeze_in.toml", "docs/physics/alp.md",
                  "notebooks/d_fig1_branching.ipynb", "tests/test_alp.py"):
         assert ROOT / must in files, must
 

@@ -1,9 +1,10 @@
 """NUTS sampling (bkdm.inference.nuts) against posteriors known in closed form.
 
 Problem: a Planck-only ALP fit with one free parameter, m_χ, log-uniform prior. Freeze-in gives
-Ωh² ∝ m_χ³ (SPEC §3.7), so with x = ln m_χ and a flat prior in x the posterior is
+Ωh² ∝ m_χ³ (docs/physics/alp-freeze-in.md §3.7), so with x = ln m_χ and a flat prior in x the posterior is
 
-    p(x) ∝ exp(−½ [(Ω* e^{3(x − x*)} − Ω_obs)/σ]²),   σ = √(0.001² + (0.01 · 0.120)²)   (SPEC §1.3)
+    p(x) ∝ exp(−½ [(Ω* e^{3(x − x*)} − Ω_obs)/σ]²),   σ = √(0.001² + (0.01 · 0.120)²)
+    (docs/physics/constants.md §1.3)
 
 ≈ Gaussian with mean x* and sd σ/(3 Ω_obs) (σ/Ω ≈ 1.3 %); its moments are computed here by scipy
 quadrature. Fast tests use the real JointLikelihood with the relic solve replaced by that scaling law
@@ -35,7 +36,8 @@ from bkdm.inference import fitspec, nuts, provenance
 from bkdm.inference.joint import JointLikelihood
 
 OMEGA_OBS = 0.120
-SIGMA_OMEGA = math.hypot(0.001, 0.01 * 0.120)  # Planck ⊕ 1 % theory (SPEC §1.3, planck defaults)
+# Planck ⊕ 1 % theory (docs/physics/constants.md §1.3, planck defaults)
+SIGMA_OMEGA = math.hypot(0.001, 0.01 * 0.120)
 M_STAR = 3.2e-3  # GeV
 FIT = {"fit": {"name": "alp-planck-mchi", "model": "alp"},
        "free": {"m_chi": {"prior": "log-uniform", "range": [1e-3, 1e-2]}},

@@ -1,5 +1,5 @@
 """α_s running against an independent scipy solve_ivp (Radau) of the same four-loop RGE, and
-against the SPEC §1.2 reference numbers."""
+against the docs/physics/constants.md §1.2 reference numbers."""
 
 import jax
 import numpy as np
@@ -37,7 +37,7 @@ def test_alpha_s_vs_solve_ivp(mu):
 
 
 def test_alpha_s_spec_numbers():
-    # SPEC §1.2 (derivations/calc_numbers.py), quoted to 3 digits
+    # docs/physics/constants.md §1.2 (an independent numpy/scipy calculation), quoted to 3 digits
     for mu, ref in [(1.0, 0.473), (1.5, 0.350), (2.0, 0.301), (2.1, 0.294), (3.0, 0.253),
                     (4.183, 0.225)]:
         assert abs(float(alpha_s(mu)) - ref) < 6e-4

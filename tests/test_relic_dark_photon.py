@@ -1,5 +1,5 @@
 """Dark-photon freeze-out ψψ → h′h′ ([C] (48)–(49)) against the scipy reference and the p-wave
-Kolb–Turner estimate (SPEC §4.5)."""
+Kolb–Turner estimate (docs/physics/dark-photon.md §4.5)."""
 
 import jax
 import numpy as np
@@ -24,9 +24,9 @@ def test_matches_scipy_reference():
 
 
 def test_p_wave_estimate():
-    # Kolb–Turner for σv = b v²: Ωh² ≈ 1.07e9 x_f²/(√g* m_Pl 3b) (SPEC §4.5) with b from (48);
-    # instantaneous freeze-out and the NR ⟨σv⟩ = 6b/x (the exact GG average is 25 % lower at x = 20,
-    # see dark_photon.sigma_v_thermal_nr) make it a ~30 % estimate.
+    # Kolb–Turner for σv = b v²: Ωh² ≈ 1.07e9 x_f²/(√g* m_Pl 3b) (docs/physics/dark-photon.md §4.5)
+    # with b from (48); instantaneous freeze-out and the NR ⟨σv⟩ = 6b/x (the exact GG average is 25 %
+    # lower at x = 20, see dark_photon.sigma_v_thermal_nr) make it a ~30 % estimate.
     r = jax.jit(dp.relic)(P)
     xf = float(r.x_freeze_out)
     b = float(dp.sigma_v_rel_pwave_coefficient(P))

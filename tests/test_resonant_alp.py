@@ -1,8 +1,9 @@
-"""Resonant ALP portal of Ding et al. ([D], SPEC §5.1–5.3).
+"""Resonant ALP portal of Ding et al. ([D], docs/physics/resonant-alp.md §5.1–5.3).
 
-References are independent of the code under test: published numbers ([D] Fig. 1, SPEC §7), SPEC
-§2.3/§5.2 derived numbers, formulas of [C] (8), (9) and of a relativistic Breit–Wigner written out
-here, mpmath/scipy quadratures, analytic limits and scaling laws.
+References are independent of the code under test: published numbers ([D] Fig. 1, docs/validation.md §7),
+docs/physics/alp.md §2.3, docs/physics/resonant-alp.md §5.2 derived numbers, formulas of [C] (8), (9)
+and of a relativistic Breit–Wigner written out here, mpmath/scipy quadratures, analytic limits
+and scaling laws.
 """
 
 import math
@@ -34,9 +35,9 @@ def params(**kw):
     return ra.Params(**base)
 
 
-# ------------------------------------------------------------------------------ widths, SPEC §5.1
+# ------------------------------------------------------------------ widths, docs/physics/resonant-alp.md §5.1
 @pytest.mark.parametrize("g_achichi, br_ref, tol", [
-    # SPEC §7 item 4 ([D] Fig. 1); tolerance = half a unit of the last quoted digit
+    # docs/validation.md §7.4 ([D] Fig. 1); tolerance = half a unit of the last quoted digit
     (1e-5, 0.043, 5e-4), (4.7e-5, 0.50, 5e-3), (1e-4, 0.82, 5e-3), (1e-3, 0.998, 5e-4),
 ])
 def test_fig1_branching_ratios(g_achichi, br_ref, tol):
@@ -62,7 +63,8 @@ def test_widths_formulas_and_scaling():
 
 
 def test_majorana_yukawa_reproduces_width():
-    # on-shell vertex y_χγ₅ with a ½ for identical Majorana fermions: Γ = y² m_a β/(16π) (SPEC §5.1)
+    # on-shell vertex y_χγ₅ with a ½ for identical Majorana fermions: Γ = y² m_a β/(16π)
+    # (docs/physics/resonant-alp.md §5.1)
     p = params()
     y = 4 * 1e-3 * 0.95
     assert float(ra.dm_yukawa(p)) == pytest.approx(y, rel=1e-15)
@@ -89,9 +91,10 @@ def test_stable_alp_is_invisible():
     assert float(ra.decay_length(p)) == math.inf and float(ra.lab_decay_length(p)) == math.inf
 
 
-# ------------------------------------------------------------------------------ B → K a, SPEC §5.2
+# ----------------------------------------------------------------- B → K a, docs/physics/resonant-alp.md §5.2
 def test_c_sb_numbers():
-    # SPEC §5.2: x_t = 4.611, f(x_t) = 1.2152, |C_sb| = 1.010e-4 (tolerances: half a unit of the last digit)
+    # docs/physics/resonant-alp.md §5.2: x_t = 4.611, f(x_t) = 1.2152, |C_sb| = 1.010e-4 (tolerances:
+    # half a unit of the last digit)
     x_t = (c.M_T / c.M_W) ** 2
     assert x_t == pytest.approx(4.611, abs=5e-4)
     assert float(ra.top_loop_function(x_t)) == pytest.approx(1.2152, abs=5e-5)
@@ -104,7 +107,7 @@ def test_c_sb_numbers():
 
 
 def _br_c8(m_a, cv_over_fa, f0):
-    """[C] (8) (SPEC §2.3) in its normalised-λ form, BR = Γ τ_B."""
+    """[C] (8) (docs/physics/alp.md §2.3) in its normalised-λ form, BR = Γ τ_B."""
     mb, mk = c.M_B_PLUS, c.M_K_PLUS
     width = (cv_over_fa**2 / (64 * math.pi) * mb**3 * (1 - mk**2 / mb**2) ** 2 * f0**2
              * math.sqrt(lam(1.0, mk**2 / mb**2, m_a**2 / mb**2)))
@@ -112,7 +115,7 @@ def _br_c8(m_a, cv_over_fa, f0):
 
 
 def _br_c9(m_a, ca_over_fa, a0):
-    """[C] (9) (SPEC §2.3), BR = Γ τ_B."""
+    """[C] (9) (docs/physics/alp.md §2.3), BR = Γ τ_B."""
     mb, mv = c.M_B_PLUS, c.M_KSTAR_PLUS
     width = ca_over_fa**2 / (64 * math.pi) * mb**3 * a0**2 * lam(1.0, mv**2 / mb**2, m_a**2 / mb**2) ** 1.5
     return width * c.TAU_B_PLUS_S / c.HBAR_GEV_S
@@ -132,7 +135,8 @@ def test_br_b_to_k_equals_c8_with_mapped_coupling(m_a):
 
 @pytest.mark.parametrize("m_a, k_ref, kstar_ref", [(2.0, 2.046e11, 1.896e11), (2.1, 2.055e11, 1.887e11)])
 def test_br_per_coupling_spec_numbers(m_a, k_ref, kstar_ref):
-    # SPEC §2.3 / §7 item 9: BR/(|c|/f_a)² [GeV²], tolerance 1e-3 (4 quoted digits)
+    # docs/physics/alp.md §2.3, docs/validation.md §7.9: BR/(|c|/f_a)² [GeV²], tolerance 1e-3
+    # (4 quoted digits)
     p = params(m_a=m_a)
     coupling2 = (1e-4 * abs(ra.c_sb())) ** 2
     assert float(ra.br_b_to_k(p)) / coupling2 == pytest.approx(k_ref, rel=1e-3)
@@ -141,7 +145,8 @@ def test_br_per_coupling_spec_numbers(m_a, k_ref, kstar_ref):
 
 @pytest.mark.parametrize("m_a", [0.75, 2.0, 4.5])
 def test_ding_form_factor_ratio(m_a):
-    # switching F = f₀ → F_K rescales the BR by F_K²/f₀² (rel 1e-12); SPEC §5.2: F_K is 1–12 % below f₀
+    # switching F = f₀ → F_K rescales the BR by F_K²/f₀² (rel 1e-12); docs/physics/resonant-alp.md §5.2:
+    # F_K is 1–12 % below f₀
     p_g, p_d = params(m_a=m_a), params(m_a=m_a, form_factor="ding")
     ratio = float(ff.ding_f_k(m_a**2) / ff.bk_f_zero(m_a**2))
     assert 0.87 < ratio < 0.995
@@ -154,7 +159,7 @@ def test_benchmark_cb_equals_cw():
     assert p.normalisation == "consistent" and p.form_factor == "grvdv" and p.boost == "exact"
 
 
-# ------------------------------------------------------------------------------ escape, SPEC §5.2
+# ------------------------------------------------------------------ escape, docs/physics/resonant-alp.md §5.2
 def test_escape_probability_exact_and_ding_boost():
     p = params(m_a=0.5, m_chi=0.3, g_agg=1e-5, g_achichi=0.0)
     mb, mk, ma = c.M_B_PLUS, c.M_K_PLUS, 0.5
@@ -207,7 +212,7 @@ def test_closed_b_channels():
     assert "BR(B+->K+ a)" not in summary and "BR(B+->K*+ a)" not in summary
 
 
-# ------------------------------------------------------------------------------ σv, SPEC §5.3
+# ---------------------------------------------------------------------- σv, docs/physics/resonant-alp.md §5.3
 def _rbw_sigma_v_lab(s, m_a, m, g_x, g_g):
     """χχ → a* → γγ from a relativistic Breit–Wigner built only from Γ_aχ, Γ_aγ ([D] (2.6), (2.7)).
 
@@ -266,7 +271,7 @@ def test_sigma_v_below_threshold_is_zero():
     assert float(g) == 0.0
 
 
-# ------------------------------------------------------------------------------ I(Q), SPEC §5.3
+# -------------------------------------------------------------------- I(Q), docs/physics/resonant-alp.md §5.3
 def test_t_integral_against_mpmath():
     # I(Q) = ∫₀^Q u⁴/(u + M)² du by mpmath quadrature at 50 digits (independent of the closed form);
     # tolerance 2e-14: the series branch is exact to ~1e-16, the closed form at Q ≥ M loses ≲ 50 ulps
@@ -280,8 +285,8 @@ def test_t_integral_against_mpmath():
 
 
 def test_elastic_momentum_transfer_against_quadrature():
-    # ∫_{−Q}^0 dt (−t) Σ|M|², Σ|M|² = y_χ² g_aγγ² (−t)³/(t − m_a²)² (SPEC §5.3), y_χ = 4 g_aχχ m_χ,
-    # with Q = 4k_cm², k_cm² from [D] (4.6) at m_B = 0; scipy quad, rel 1e-9
+    # ∫_{−Q}^0 dt (−t) Σ|M|², Σ|M|² = y_χ² g_aγγ² (−t)³/(t − m_a²)² (docs/physics/resonant-alp.md §5.3),
+    # y_χ = 4 g_aχχ m_χ, with Q = 4k_cm², k_cm² from [D] (4.6) at m_B = 0; scipy quad, rel 1e-9
     m_a, m, g_x, g_g = 1.0, 0.45, 1e-3, 2e-4
     p = ra.Params(m_a=m_a, m_chi=m, g_agg=g_g, g_aww=g_g, g_achichi=g_x)
     y = 4 * g_x * m
@@ -296,8 +301,8 @@ def test_elastic_momentum_transfer_against_quadrature():
 
 def test_elastic_as_printed_matches_transcribed_a4():
     # [D] (A.4) transcribed term by term (k = ω for the photon), with the (4/3)k²m_χ factor multiplying
-    # the four rational terms (SPEC §5.3: mis-grouped bracket); Q ≳ M/2 keeps the transcribed form free
-    # of cancellation (≲ 1e3 ulps), rel 1e-12
+    # the four rational terms (docs/physics/resonant-alp.md §5.3: mis-grouped bracket);
+    # Q ≳ M/2 keeps the transcribed form free of cancellation (≲ 1e3 ulps), rel 1e-12
     m_a, m, g_x, g_g = 1.0, 0.45, 1e-3, 2e-4
     p = ra.Params(m_a=m_a, m_chi=m, g_agg=g_g, g_aww=g_g, g_achichi=g_x, normalisation="as_printed")
     for k in (0.7, 1.5, 3.0):
@@ -311,8 +316,8 @@ def test_elastic_as_printed_matches_transcribed_a4():
 
 @pytest.mark.parametrize("omega", [1e-4, 1e-3, 1e-2])
 def test_elastic_low_temperature_limit(omega):
-    # Q ≪ M: ∫dt(−t)Σ|M|² → 16 g²g² m² Q⁵/(5M²) (SPEC §5.4), Q → 4ω² for ω ≪ m_χ; the next term is
-    # −(5/3)Q/M relative, so |ratio − 1| ≤ 2Q/M
+    # Q ≪ M: ∫dt(−t)Σ|M|² → 16 g²g² m² Q⁵/(5M²) (docs/physics/resonant-alp.md §5.4), Q → 4ω² for ω ≪ m_χ;
+    # the next term is −(5/3)Q/M relative, so |ratio − 1| ≤ 2Q/M
     m_a, m = 1.0, 0.45
     p = ra.Params(m_a=m_a, m_chi=m, g_agg=1e-3, g_aww=1e-3, g_achichi=1e-3)
     q = 4 * m * omega**2 / (m + 2 * omega)

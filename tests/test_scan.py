@@ -2,8 +2,8 @@
 evaluation, relic-failure bookkeeping, resuming an interrupted scan, sharding over 2 host devices.
 
 Fast tests use the real JointLikelihood of a Planck-only ALP fit whose relic solve is replaced by the
-SPEC §3.7 freeze-in scaling law Ωh² = 0.12 (m_χ/m*)³ (c_χ/1)² (so they compile in seconds); the
-real relic solve is exercised in the slow test at the end.
+docs/physics/alp-freeze-in.md §3.7 freeze-in scaling law Ωh² = 0.12 (m_χ/m*)³ (c_χ/1)² (so they compile
+in seconds); the real relic solve is exercised in the slow test at the end.
 """
 
 import itertools
@@ -33,7 +33,8 @@ OBSERVABLES = ("omega_h2", "br_b_to_k_invisible", "twice_nll", "twice_nll_planck
 
 
 def analytic_omega(m_chi, c_chi):
-    """SPEC §3.7: freeze-in Ωh² ∝ m_χ³ c_χ² (the test's stand-in for the relic solve)."""
+    """docs/physics/alp-freeze-in.md §3.7: freeze-in Ωh² ∝ m_χ³ c_χ² (the test's stand-in for the
+    relic solve)."""
     return 0.12 * (m_chi / M_STAR) ** 3 * c_chi**2
 
 
@@ -95,7 +96,8 @@ def test_scan_matches_direct_single_point_evaluation(joint):
                   "br_b_to_k_invisible": float(joint.model.br_b_to_k_invisible(p)),
                   "twice_nll": float(joint.twice_nll(jnp.asarray(theta), nu)),
                   "twice_nll_planck": ((analytic_omega(*theta) - 0.120) ** 2
-                                       / (0.001**2 + (0.01 * 0.120) ** 2)),  # SPEC §1.3: 0.120 ± 0.001, 1 %
+                                       # docs/physics/constants.md §1.3: 0.120 ± 0.001, 1 %
+                                       / (0.001**2 + (0.01 * 0.120) ** 2)),
                   "dm_mass": theta[0]}
         for name, value in direct.items():
             # vmapped/jitted vs eager single point: same arithmetic up to round-off → 1e-10

@@ -66,7 +66,7 @@ def test_kallen_and_momentum():
     # symmetric in its arguments
     a, b, c = 5.3, 0.24, 4.1
     assert np.isclose(float(kallen(a, b, c)), float(kallen(c, a, b)))
-    # two-body momentum: B -> K a at m_a = 2 GeV (SPEC §2.5: beta*gamma = 1.115)
+    # two-body momentum: B -> K a at m_a = 2 GeV (docs/physics/alp.md §2.5: beta*gamma = 1.115)
     p = float(two_body_momentum(5.27941, 0.493677, 2.0))
     assert abs(p / 2.0 - 1.115) < 1e-3
     # closed channel: exactly zero with finite gradient

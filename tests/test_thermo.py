@@ -1,5 +1,5 @@
-"""bkdm.cosmo.thermo against SPEC §3.8 reference numbers, analytic limits, scipy Bessel functions and
-finite differences (independent of the code under test)."""
+"""bkdm.cosmo.thermo against docs/physics/alp-freeze-in.md §3.8 reference numbers, analytic limits,
+scipy Bessel functions and finite differences (independent of the code under test)."""
 
 import math
 
@@ -26,8 +26,8 @@ from bkdm.cosmo.thermo import (
     yield_eq,
 )
 
-# SPEC §3.8 (derivations/calc_numbers.py): T [GeV] → (g_*, g_*s)
-SPEC_G = [
+# docs/physics/alp-freeze-in.md §3.8 (an independent numpy/scipy calculation): T [GeV] → (g_*, g_*s)
+G_STAR_REF = [
     (1e-5, 3.355, 3.897),
     (1e-3, 10.479, 10.498),
     (0.01, 10.783, 10.775),
@@ -40,15 +40,15 @@ SPEC_G = [
 ]
 
 
-@pytest.mark.parametrize("T,g,gs", SPEC_G)
+@pytest.mark.parametrize("T,g,gs", G_STAR_REF)
 def test_g_star_spec_values(T, g, gs):
-    # SPEC §7 item 7: 1e-3 relative (the SPEC numbers are printed with 4–5 significant digits)
+    # docs/validation.md §7.7: 1e-3 relative (the reference numbers are printed with 4–5 significant digits)
     assert float(g_star(T)) == pytest.approx(g, rel=1e-3)
     assert float(g_star_s(T)) == pytest.approx(gs, rel=1e-3)
 
 
 def test_g_star_asymptotes():
-    # low T: exp(a0) (every tanh → −1); high T: ≈ 106 (SPEC §3.8)
+    # low T: exp(a0) (every tanh → −1); high T: ≈ 106 (docs/physics/alp-freeze-in.md §3.8)
     assert float(g_star(1e-9)) == pytest.approx(math.exp(1.21), rel=1e-6)
     assert float(g_star_s(1e-9)) == pytest.approx(math.exp(1.36), rel=1e-6)
     assert float(g_star(1e5)) == pytest.approx(106.0, rel=5e-3)
@@ -96,7 +96,8 @@ def test_hubble_tilde_from_entropy_conservation():
 
 def test_entropy_density_massless_gas():
     # s = (2π²/45) g_*s T³: at T = 1e-6 GeV (photons + 3 ν at T_ν/T = (4/11)^{1/3}) g_*s = 3.91;
-    # the fit gives exp(1.36) = 3.896 (0.4 % below 3.91 — property of the fit, SPEC §3.8)
+    # the fit gives exp(1.36) = 3.896 (0.4 % below 3.91 — property of the fit,
+    # docs/physics/alp-freeze-in.md §3.8)
     assert float(entropy_density(1e-6)) / (2 * math.pi**2 / 45 * 1e-18) == pytest.approx(3.91, rel=5e-3)
 
 
@@ -136,8 +137,9 @@ def test_massless_limits():
 
 
 def test_y_eq_and_omega():
-    # y_eq = m T / s^{2/3} ([D] (4.7)); Ω h² = m Y s₀/(ρ_c/h²) with s₀, ρ_c of SPEC §1.3 (the stored
-    # factor 2.7439e8 and the ratio of the two constants agree to their 4–5 printed digits → 1e-4)
+    # y_eq = m T / s^{2/3} ([D] (4.7)); Ω h² = m Y s₀/(ρ_c/h²) with s₀, ρ_c of
+    # docs/physics/constants.md §1.3 (the stored factor 2.7439e8 and the ratio of the two constants agree to
+    # their 4–5 printed digits → 1e-4)
     m, T = 50.0, 2.0
     assert float(y_eq(m, T)) == pytest.approx(m * T / float(entropy_density(T)) ** (2 / 3), rel=1e-14)
     assert float(omega_h2(1.0, 1.0)) == pytest.approx(S0_GEV3 / RHO_CRIT_OVER_H2_GEV4, rel=1e-4)

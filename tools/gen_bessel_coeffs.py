@@ -6,7 +6,6 @@ t = 2w - 1.  Reference values from mpmath at 50 digits.  Run: python tools/gen_b
 import sys
 
 import mpmath as mp
-import numpy as np
 
 mp.mp.dps = 50
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 30
@@ -21,7 +20,6 @@ def g(nu, w):
 
 def cheb_coeffs(nu, n):
     # Chebyshev interpolation at n Chebyshev-Gauss nodes (exact DCT formula)
-    k = np.arange(n)
     th = [mp.pi * (mp.mpf(j) + mp.mpf(1) / 2) / n for j in range(n)]
     ts = [mp.cos(x) for x in th]
     fs = [g(nu, (t + 1) / 2) for t in ts]

@@ -1,4 +1,5 @@
-"""Thermal averages for the Boltzmann equations (SPEC §3.3, §5.4, §5.5). Units: GeV.
+"""Thermal averages for the Boltzmann equations (docs/physics/alp-freeze-in.md §3.3,
+docs/physics/resonant-alp.md §5.4, §5.5). Units: GeV.
 
 Everything here is pure JAX and safe under ``jit``/``grad``/``vmap``. Cross sections are passed in as
 JAX callables (closures over model parameters, which may be tracers); they are evaluated once on a
@@ -13,9 +14,10 @@ Public functions
 * ``scattering_sigma_v``      ⟨σv⟩ of [C] (25) (= rate density / n₁ᵉᑫ n₂ᵉᑫ, no underflow)
 * ``sigma_v_gg``              Gondolo–Gelmini ⟨σv⟩ of an annihilation, resonance-aware   ([D] (4.12))
 * ``sigma_v_2``               ⟨σv⟩₂, the p²/(3E) moment of the annihilation term        ([D] (4.13))
-* ``sigma_v_nwa``             narrow-width ⟨σv⟩ of an s-channel resonance (SPEC §5.5)
+* ``sigma_v_nwa``             narrow-width ⟨σv⟩ of an s-channel resonance (docs/physics/resonant-alp.md §5.5)
 * ``momentum_transfer_rate``  γ(T) of the Fokker–Planck elastic term, 1-D form          ([D] (4.5))
-* ``thermal_moment``, ``w_factor``, ``elastic_a_factor``  moments of f ∝ e^{−E/T}       (SPEC §5.4)
+* ``thermal_moment``, ``w_factor``, ``elastic_a_factor``  moments of f ∝ e^{−E/T}
+  (docs/physics/resonant-alp.md §5.4)
 
 Quadrature of the annihilation averages (``sigma_v_gg``, ``sigma_v_2``)
 ---------------------------------------------------------------------
@@ -26,11 +28,11 @@ no underflow), and the threshold is regular (√ε dε ∝ v² dv). ε(v) = v²/
 
 Without a resonance: Gauss–Legendre on v ∈ [0, √42] (e^{−42} ≈ 6e-19).
 
-With an s-channel resonance (mass m_R, width Γ_R): ε_R = m_R²/(4m²) − 1, δ_R = m_RΓ_R/(4m²) (SPEC §5.5).
-The Breit–Wigner poles ε = ε_R ± iδ_R sit at v = ±ρ, ρ = √w(ε_R + iδ_R) = v_R + iγ_R (v_R ≥ 0 also
-for resonances at or below threshold, where v_R → 0 and γ_R is the scale of the pole near v = 0).
-The v axis is cut into seven Gauss–Legendre pieces of ``nodes`` nodes each (NUMERICS.md
-"Resonant thermal average"):
+With an s-channel resonance (mass m_R, width Γ_R): ε_R = m_R²/(4m²) − 1, δ_R = m_RΓ_R/(4m²)
+(docs/physics/resonant-alp.md §5.5). The Breit–Wigner poles ε = ε_R ± iδ_R sit at v = ±ρ, ρ = √w(ε_R + iδ_R)
+= v_R + iγ_R (v_R ≥ 0 also for resonances at or below threshold, where v_R → 0 and γ_R is the scale of the
+pole near v = 0). The v axis is cut into seven Gauss–Legendre pieces of ``nodes`` nodes each
+(docs/physics/numerics.md §10.5):
   core    |v − v_R| ≤ h,                  v = v_R + γ_R tan θ (flattens the Lorentzian exactly),
   tails   h ≤ |v − v_R| ≤ D/10 (two),     |v − v_R| = h (D/10h)^τ (log map: the 1/(v−v_R)² tails
                                           become smooth exponentials in τ, up to ~30 e-folds),
@@ -90,7 +92,8 @@ def _gauss_laguerre(n, alpha):
 
 
 def decay_average(width, m, T):
-    """Thermally averaged decay rate ⟨Γ⟩ = Γ K₁(m/T)/K₂(m/T) [GeV] (SPEC §3.3, [C] (24)).
+    """Thermally averaged decay rate ⟨Γ⟩ = Γ K₁(m/T)/K₂(m/T)
+    [GeV] (docs/physics/alp-freeze-in.md §3.3, [C] (24)).
 
     width [GeV] (rest-frame width), m ≥ 0, T > 0 [GeV]; exact 0 for m = 0 (K₁/K₂ → x/2).
     """
@@ -106,7 +109,8 @@ def decay_average(width, m, T):
 
 
 def _scattering_integral(sigma_fn, m1, m2, T, s_threshold, nodes):
-    """(z₀, I) with n₁n₂⟨σv⟩ = g₁g₂T²/(16π⁴) e^{−z₀} I, z₀ = √s₀/T (SPEC §3.3, [C] (25)).
+    """(z₀, I) with n₁n₂⟨σv⟩ = g₁g₂T²/(16π⁴) e^{−z₀} I, z₀ = √s₀/T
+    (docs/physics/alp-freeze-in.md §3.3, [C] (25)).
 
     ∫ds σλK₁(√s/T)/√s = 2T∫dz σλK₁(z) = 2T e^{−z₀} I, I = ∫dz σλ k1e(z) e^{−(z−z₀)}, integrated in
     z = z₀ + t², t ∈ [0, √42] (Gauss–Legendre): √(s − s₀) threshold behaviour of σ and λ is smooth in t.
@@ -127,14 +131,15 @@ def _scattering_integral(sigma_fn, m1, m2, T, s_threshold, nodes):
 
 
 def scattering_rate_density(sigma_fn, m1, m2, g1, g2, T, s_threshold=0.0, nodes=32):
-    """n₁ᵉᑫ n₂ᵉᑫ ⟨σv⟩₁₂→₃₄ = g₁g₂T/(32π⁴) ∫ds σ(s) λ(s,m₁²,m₂²) K₁(√s/T)/√s [GeV⁴] (SPEC §3.3, [C] (25)).
+    """n₁ᵉᑫ n₂ᵉᑫ ⟨σv⟩₁₂→₃₄ = g₁g₂T/(32π⁴) ∫ds σ(s) λ(s,m₁²,m₂²) K₁(√s/T)/√s
+    [GeV⁴] (docs/physics/alp-freeze-in.md §3.3, [C] (25)).
 
     Maxwell–Boltzmann statistics. ``sigma_fn(s)``: initial-state-averaged cross section [GeV⁻²] of s
     [GeV²] (elementwise). Integration from s₀ = max((m₁+m₂)², s_threshold); pass σ's own threshold
     (e.g. (m_q+m_a)² for qg → qa) as ``s_threshold`` so that σ is never evaluated below it.
     m₁, m₂ ≥ 0 (massless initial states allowed), T > 0 [GeV]; g₁, g₂ internal d.o.f.
-    ``nodes`` Gauss–Legendre nodes (32: ≤ 1e-7 relative for the cross sections of SPEC §3.2, worst at
-    T ≫ m_q where ln(s/m_q²) varies near threshold; 48: ≤ 1e-9).
+    ``nodes`` Gauss–Legendre nodes (32: ≤ 1e-7 relative for the cross sections of
+    docs/physics/alp-freeze-in.md §3.2, worst at T ≫ m_q where ln(s/m_q²) varies near threshold; 48: ≤ 1e-9).
     """
     check_nonnegative("m1", m1, "GeV")
     check_nonnegative("m2", m2, "GeV")
@@ -156,7 +161,8 @@ def log_scattering_rate_density(sigma_fn, m1, m2, g1, g2, T, s_threshold=0.0, no
 
 
 def scattering_sigma_v(sigma_fn, m1, m2, T, s_threshold=0.0, nodes=32):
-    """⟨σv⟩₁₂→₃₄ of [C] (25) [GeV⁻²] = rate density / (n₁ᵉᑫn₂ᵉᑫ) (SPEC §3.3), without underflow.
+    """⟨σv⟩₁₂→₃₄ of [C] (25) [GeV⁻²] = rate density / (n₁ᵉᑫn₂ᵉᑫ) (docs/physics/alp-freeze-in.md §3.3),
+    without underflow.
 
     Same arguments as :func:`scattering_rate_density`; m²K₂(m/T) → 2T² for massless states.
     """
@@ -232,7 +238,8 @@ def _annihilation_geometry(m, T, m_r, width_r, nodes):
         m_r = jnp.asarray(m_r, dtype=jnp.float64)[..., None]
         width_r = jnp.asarray(width_r, dtype=jnp.float64)[..., None]
         four_m2 = 4.0 * m * m
-        eps_r = (m_r - 2.0 * m) * (m_r + 2.0 * m) / four_m2  # SPEC §5.5, no cancellation near 2m
+        # docs/physics/resonant-alp.md §5.5, no cancellation near 2m
+        eps_r = (m_r - 2.0 * m) * (m_r + 2.0 * m) / four_m2
         delta_r = m_r * width_r / four_m2
         v, dv, weight, rho = _resonant_nodes(x, eps_r, delta_r, nodes)
     v2 = v * v
@@ -262,12 +269,12 @@ def _sigma_v_lab_at_nodes(sigma_v_lab_fn, m, T, resonance, nodes):
 
 @jax.jit
 def _gg_sum(x, v2, measure, values):
-    """2x/k2e(x)² Σ measure · σv_lab · k1e(2x + v²) (GG, SPEC §5.5)."""
+    """2x/k2e(x)² Σ measure · σv_lab · k1e(2x + v²) (GG, docs/physics/resonant-alp.md §5.5)."""
     return (2.0 * x[..., 0] / k2e(x[..., 0]) ** 2) * jnp.sum(measure * values * k1e(2.0 * x + v2), axis=-1)
 
 
 def sigma_v_gg(sigma_v_lab_fn, m, T, resonance=None, nodes=16):
-    """Gondolo–Gelmini ⟨σv⟩_T [GeV⁻²] (SPEC §5.5, [D] (4.12); Gondolo & Gelmini 1991):
+    """Gondolo–Gelmini ⟨σv⟩_T [GeV⁻²] (docs/physics/resonant-alp.md §5.5, [D] (4.12); Gondolo & Gelmini 1991):
 
         ⟨σv⟩ = 2x/K₂(x)² ∫₀^∞ dε σv_lab(ε) √ε (1+2ε) K₁(2x√(1+ε)),   s = 4m²(1+ε), x = m/T.
 
@@ -284,14 +291,16 @@ def sigma_v_gg(sigma_v_lab_fn, m, T, resonance=None, nodes=16):
 
 
 def _sigma_v_2_kernel(x, v2, eps):
-    """(x/3)√(1+ε) Q(z, ε), z = 2x + v², replacing k1e(z) of GG in ⟨σv⟩₂ (SPEC §5.5, derived here).
+    """(x/3)√(1+ε) Q(z, ε), z = 2x + v², replacing k1e(z) of GG in ⟨σv⟩₂
+    (docs/physics/resonant-alp.md §5.5, derived here).
 
-    From the reduced form of SPEC §5.5, J integrated by parts in E₊ = √s cosh u and combined with
-    K₂(z) = ∫e^{−z cosh u} cosh 2u du, the bracket βsTK₂ − 2m²J becomes one positive integral:
-    Q = ∫₀^∞ dt t^{−1/2} e^{−t} [2S + (β² + aS)/(1 + aS)] / √(2z + t), S = sinh²u = t(2z+t)/z²,
-    t = z(cosh u − 1), a = 1/(1+ε), β² = ε/(1+ε). No cancellation between terms (the E_p and m²/E_p
-    pieces of the SPEC form cancel to O(T/m) otherwise). Inner rule: generalised Gauss–Laguerre
-    (α = −1/2), 16 nodes: ≤ 4e-8 at z = 2 (x = 1), ≤ 1e-13 for z ≥ 10.
+    From the reduced form of docs/physics/resonant-alp.md §5.5, J integrated by parts in E₊ = √s cosh u
+    and combined with K₂(z) = ∫e^{−z cosh u} cosh 2u du, the bracket βsTK₂ − 2m²J becomes one
+    positive integral: Q = ∫₀^∞ dt t^{−1/2} e^{−t} [2S + (β² + aS)/(1 + aS)] / √(2z + t),
+    S = sinh²u = t(2z+t)/z², t = z(cosh u − 1), a = 1/(1+ε), β² = ε/(1+ε). No cancellation between terms
+    (the E_p and m²/E_p pieces of the form of docs/physics/resonant-alp.md §5.5 cancel to O(T/m)
+    otherwise). Inner rule: generalised Gauss–Laguerre (α = −1/2), 16 nodes: ≤ 4e-8 at z = 2 (x = 1),
+    ≤ 1e-13 for z ≥ 10.
     """
     z = 2.0 * x + v2
     a = 1.0 / (1.0 + eps)
@@ -308,22 +317,22 @@ def _sigma_v_2_kernel(x, v2, eps):
 
 @jax.jit
 def _sv2_sum(x, v2, eps, measure, values):
-    """2x/k2e(x)² Σ measure · σv_lab · (x/3)√(1+ε) Q (⟨σv⟩₂, SPEC §5.5)."""
+    """2x/k2e(x)² Σ measure · σv_lab · (x/3)√(1+ε) Q (⟨σv⟩₂, docs/physics/resonant-alp.md §5.5)."""
     kernel = _sigma_v_2_kernel(x, v2, eps)
     return (2.0 * x[..., 0] / k2e(x[..., 0]) ** 2) * jnp.sum(measure * values * kernel, axis=-1)
 
 
 def sigma_v_2(sigma_v_lab_fn, m, T, resonance=None, nodes=16):
-    """⟨σv⟩₂ [GeV⁻²], the p²/(3E_p T)-weighted annihilation average (SPEC §5.5, [D] (4.13) with the
-    corrected weight p²/(3E_p), SPEC §8 item 7):
+    """⟨σv⟩₂ [GeV⁻²], the p²/(3E_p T)-weighted annihilation average (docs/physics/resonant-alp.md §5.5,
+    [D] (4.13) with the corrected weight p²/(3E_p), docs/physics/conventions.md §8.7):
 
         ⟨σv⟩₂ = g²/(n_eq² T) ∫d³p d³q/(2π)⁶ (p²/(3E_p)) σv_Møl f_eq(p) f_eq(q).
 
-    Evaluated as the reduced 2-D form of SPEC §5.5 rewritten (see ``_sigma_v_2_kernel``) as
-    ⟨σv⟩₂ = 2x/K₂(x)² ∫dε σv_lab √ε(1+2ε) e^{−(√s/T − 2x)} (x/3)√(1+ε) Q(√s/T, ε) with the same
-    ε quadrature and arguments as :func:`sigma_v_gg`. Exact identity: σv_lab = c gives ⟨σv⟩₂ = ⟨σv⟩ = c
-    (σv_Møl = c(1 − v₁·v₂) and ⟨p²/E⟩ = 3T). Accuracy vs scipy references: ≤ 4e-8 (x = 1, inner rule),
-    ≤ 1e-9 for x ≥ 10 with resonances.
+    Evaluated as the reduced 2-D form of docs/physics/resonant-alp.md §5.5 rewritten (see
+    ``_sigma_v_2_kernel``) as ⟨σv⟩₂ = 2x/K₂(x)² ∫dε σv_lab √ε(1+2ε) e^{−(√s/T − 2x)} (x/3)√(1+ε) Q(√s/T,
+    ε) with the same ε quadrature and arguments as :func:`sigma_v_gg`. Exact identity:
+    σv_lab = c gives ⟨σv⟩₂ = ⟨σv⟩ = c (σv_Møl = c(1 − v₁·v₂) and ⟨p²/E⟩ = 3T). Accuracy vs scipy references:
+    ≤ 4e-8 (x = 1, inner rule), ≤ 1e-9 for x ≥ 10 with resonances.
     """
     x, v2, eps, measure, values = _sigma_v_lab_at_nodes(sigma_v_lab_fn, m, T, resonance, nodes)
     return _sv2_sum(x, v2, eps, measure, values)
@@ -331,12 +340,12 @@ def sigma_v_2(sigma_v_lab_fn, m, T, resonance=None, nodes=16):
 
 def sigma_v_nwa(m, m_r, width_to_dm, width_to_sm, T, total_width=None, normalisation="consistent"):
     """Narrow-width ⟨σv⟩ [GeV⁻²] of χχ → R → SM through a spin-0 s-channel resonance, identical
-    Majorana χ (SPEC §5.5, self-consistent normalisation, [D] App. A):
+    Majorana χ (docs/physics/resonant-alp.md §5.5, self-consistent normalisation, [D] App. A):
 
         ⟨σv⟩ = π² m_R² (Γ_χ Γ_SM/Γ) K₁(m_R/T) / (m⁴ T K₂(m/T)²),   m_R > 2m (else 0).
 
     Γ = ``total_width`` (default Γ_χ + Γ_SM). ``normalisation="as_printed"`` multiplies by 4, the
-    normalisation of [D] (A.1) as printed (SPEC §8 item 6). Masses, widths, T in GeV.
+    normalisation of [D] (A.1) as printed (docs/physics/conventions.md §8.6). Masses, widths, T in GeV.
     """
     check_choice("normalisation", normalisation, ("consistent", "as_printed"))
     check_positive("m", m, "GeV")
@@ -356,7 +365,8 @@ def sigma_v_nwa(m, m_r, width_to_dm, width_to_sm, T, total_width=None, normalisa
 
 
 def momentum_transfer_rate(integral_fn, m_chi, g_chi, T, m_bath=0.0, statistics="boson", nodes=48):
-    """Momentum-transfer rate γ(T) [GeV] of the Fokker–Planck elastic term (SPEC §5.4, [D] (4.5), 1-D form):
+    """Momentum-transfer rate γ(T) [GeV] of the Fokker–Planck elastic term (docs/physics/resonant-alp.md §5.4,
+    [D] (4.5), 1-D form):
 
         γ = 1/(384π³ g_χ m_χ³ T) ∫_{m_B}^∞ dω f(1 ∓ f) ∫_{−4k²_cm}^0 dt (−t) Σ|M|²,
 
@@ -381,7 +391,8 @@ def momentum_transfer_rate(integral_fn, m_chi, g_chi, T, m_bath=0.0, statistics=
 
 
 def thermal_moment(fn, m, T, nodes=32):
-    """⟨g⟩ = ∫dp p² g(p) e^{−E/T} / (m² T K₂(m/T)) (SPEC §5.4 "Moments", Maxwell–Boltzmann).
+    """⟨g⟩ = ∫dp p² g(p) e^{−E/T} / (m² T K₂(m/T)) (docs/physics/resonant-alp.md §5.4 "Moments",
+    Maxwell–Boltzmann).
 
     ``fn(p, E)`` elementwise, p and E = √(p²+m²) in GeV; m, T > 0 [GeV]. Generalised Gauss–Laguerre
     (α = 1/2) in the kinetic energy (E − m)/T, exact for polynomials in E − m (``nodes`` = 32: ≤ 5e-8
@@ -402,7 +413,8 @@ def thermal_moment(fn, m, T, nodes=32):
 
 
 def w_factor(m, T_chi, nodes=32):
-    """w(T_χ) = 1 − ⟨p⁴/E³⟩_{T_χ}/(6T_χ) of the Hubble term of the y equation (SPEC §5.4, [D] (4.9)).
+    """w(T_χ) = 1 − ⟨p⁴/E³⟩_{T_χ}/(6T_χ) of the Hubble term of the y equation
+    (docs/physics/resonant-alp.md §5.4, [D] (4.9)).
 
     Non-relativistic limit: ⟨p⁴/E³⟩ ≃ 15T_χ²/m, so w ≃ 1 − 5T_χ/(2m). m, T_χ > 0 [GeV].
     """
@@ -412,5 +424,6 @@ def w_factor(m, T_chi, nodes=32):
 
 def elastic_a_factor(m, T_chi, nodes=32):
     """A(T_χ) = 1 − (5/6)⟨p²/E²⟩ + (1/3)⟨p⁴/E⁴⟩ of the exact second moment of the Fokker–Planck
-    operator, ⟨C_el⟩₂ = γ[(y_eq/y) A − w] (SPEC §5.4, derived there). m, T_χ > 0 [GeV]."""
+    operator, ⟨C_el⟩₂ = γ[(y_eq/y) A − w] (docs/physics/resonant-alp.md §5.4, derived there). m,
+    T_χ > 0 [GeV]."""
     return thermal_moment(lambda p, e: 1.0 - 5.0 / 6.0 * (p / e) ** 2 + (p / e) ** 4 / 3.0, m, T_chi, nodes)

@@ -1,5 +1,6 @@
 """Freeze-in of dark matter from the decays of a mediator kept (or not) in equilibrium with the plasma:
-the coupled Boltzmann equations of [C] (27)–(28) (SPEC §3.5), generic in the mediator's production.
+the coupled Boltzmann equations of [C] (27)–(28) (docs/physics/alp-freeze-in.md §3.5),
+generic in the mediator's production.
 
 With Y_a = n_a/s, Y_χ = n_{χ+χ̄}/s, q = Y_χ/Y_χ^eq and u = ln x, x = m_a/T:
 
@@ -76,8 +77,9 @@ class FreezeInResult(eqx.Module):
 
 
 def analytic_yield(m_med, g_med, width_dm):
-    """Freeze-in estimate for decays of an equilibrium mediator (Hall et al. 0911.1120; SPEC §3.7):
-    Y_{χ+χ̄} ≈ 2·135 g_a/(8π³·1.66 g_*s √g_*) m_Pl Γ(a→χχ̄)/m_a², g_* at T = m_a/3."""
+    """Freeze-in estimate for decays of an equilibrium mediator (Hall et al. 0911.1120;
+    docs/physics/alp-freeze-in.md §3.7): Y_{χ+χ̄} ≈ 2·135 g_a/(8π³·1.66 g_*s √g_*) m_Pl Γ(a→χχ̄)/m_a²,
+    g_* at T = m_a/3."""
     T = m_med / 3.0
     return (2.0 * 135.0 * g_med / (8.0 * jnp.pi**3 * 1.66 * thermo.g_star_s(T) * jnp.sqrt(thermo.g_star(T)))
             * M_PLANCK * width_dm / m_med**2)

@@ -1,9 +1,9 @@
-"""Standard freeze-out: the number-density Boltzmann equation (NBE) (SPEC §4.5, §5.6; [C] (48)–(49),
-[D] "NBE", Gondolo & Gelmini 1991).
+"""Standard freeze-out: the number-density Boltzmann equation (NBE) (docs/physics/dark-photon.md §4.5,
+docs/physics/resonant-alp.md §5.6; [C] (48)–(49), [D] "NBE", Gondolo & Gelmini 1991).
 
     dY/dx = −(s⟨σv⟩/(x H̃)) (Y² − Y_eq²),   x = m/T,   Ωh² = 2.7439e8 (m/GeV) Y_∞.
 
-Numerics (shared/physics/NUMERICS.md; measured in benchmarks/relic.py):
+Numerics (docs/physics/numerics.md §10.1, §10.3; measured in benchmarks/relic.py):
 
 * variable D = ln(Y/Y_eq), so that dD/dx = −a (e^D − e^{−D}) + b with a = λ Y_eq, λ = s⟨σv⟩/(x H̃),
   b = −d ln Y_eq/dx = K₁/K₂ − (1/x) d ln g_*s/d ln T — no Y² − Y_eq² cancellation, and a start
@@ -19,7 +19,8 @@ Numerics (shared/physics/NUMERICS.md; measured in benchmarks/relic.py):
 The thermal average is a static callable ``sigma_v(T, params)`` → ⟨σv⟩ [GeV⁻²] with ``params`` a
 pytree (model parameters), so the whole solve is one jittable, vmappable, differentiable function of
 ``params``. Identical-particle conventions: Y counts all DM states and ⟨σv⟩ is the standard
-(Gondolo–Gelmini) average, as in SPEC §5.6 (Majorana) — for a Dirac pair see the model docstrings.
+(Gondolo–Gelmini) average, as in docs/physics/resonant-alp.md §5.6 (Majorana) — for a Dirac pair see the
+model docstrings.
 """
 
 import equinox as eqx
@@ -87,18 +88,20 @@ class FreezeOutResult(eqx.Module):
 
 
 def log_rate(x, m, sigma_v, params):
-    """ln λ(x), λ = s(T)⟨σv⟩(T)/(x H̃(T)) at T = m/x (the rate of d(1/Y)/dx; SPEC §5.6)."""
+    """ln λ(x), λ = s(T)⟨σv⟩(T)/(x H̃(T)) at T = m/x (the rate of d(1/Y)/dx;
+    docs/physics/resonant-alp.md §5.6)."""
     T = m / x
     return _log_dilution(x, T) + jnp.log(sigma_v(T, params))
 
 
 def _log_dilution(x, T):
-    """ln[s(T)/(x H̃(T))]: λ without ⟨σv⟩ (SPEC §5.6)."""
+    """ln[s(T)/(x H̃(T))]: λ without ⟨σv⟩ (docs/physics/resonant-alp.md §5.6)."""
     return thermo.log_entropy_density(T) - jnp.log(x) - thermo.log_hubble_tilde(T)
 
 
 def _b(x, m):
-    """b = −d ln Y_eq/dx = K₁/K₂(x) − (1/x) d ln g_*s/d ln T (Maxwell–Boltzmann Y_eq, SPEC §3.6)."""
+    """b = −d ln Y_eq/dx = K₁/K₂(x) − (1/x) d ln g_*s/d ln T (Maxwell–Boltzmann Y_eq,
+    docs/physics/alp-freeze-in.md §3.6)."""
     return bessel_k1_over_k2(x) - thermo.dln_g_star_s_dln_T(m / x) / x
 
 

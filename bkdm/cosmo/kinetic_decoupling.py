@@ -1,14 +1,14 @@
 """Freeze-out with early kinetic decoupling: the coupled Boltzmann equations (cBE) for the yield Y and
-the DM "temperature" variable y of [D] (4.8)–(4.14) (SPEC §5.4; Binder, Bringmann, Gustafsson,
-Hryczuk 1706.07433, 2103.01944 — the DRAKE system).
+the DM "temperature" variable y of [D] (4.8)–(4.14) (docs/physics/resonant-alp.md §5.4; Binder,
+Bringmann, Gustafsson, Hryczuk 1706.07433, 2103.01944 — the DRAKE system).
 
     Y'/Y = (sY/(xH̃)) [ (Y_eq/Y)² ⟨σv⟩_T − ⟨σv⟩_{T_χ} ]                                       (4.8)
     y'/y = ⟨C_el⟩₂/(xH̃) + (sY/(xH̃)) [⟨σv⟩_{T_χ} − ⟨σv⟩_{2,T_χ}]
            + (sY/(xH̃)) (Y_eq/Y)² [ (y_eq/y) ⟨σv⟩_{2,T} − ⟨σv⟩_T ] + 2(1 − w) H/(xH̃)          (4.9)
 
 with x = m/T, T_χ = s^{2/3} y/m, y_eq = mT/s^{2/3} (4.7), ⟨C_el⟩₂ = γ(T)(y_eq/y − 1) (NR
-Fokker–Planck, DRAKE default) or γ[(y_eq/y) A(T_χ) − w(T_χ)] (exact second moment, SPEC §5.4),
-w = 1 − ⟨p⁴/E³⟩_{T_χ}/(6T_χ).
+Fokker–Planck, DRAKE default) or γ[(y_eq/y) A(T_χ) − w(T_χ)] (exact second moment,
+docs/physics/resonant-alp.md §5.4), w = 1 − ⟨p⁴/E³⟩_{T_χ}/(6T_χ).
 
 Variables: D = ln(Y/Y_eq) and Φ = ln(y/y_eq) = ln(T_χ/T), time u = ln x. The Φ equation is
 y'/y − y_eq'/y_eq with y_eq'/y_eq = (1/x)[1 + (2/3) d ln g_*s/d ln T]. Both are quasi-static
@@ -104,8 +104,9 @@ def solve(sigma_v, sigma_v_2, momentum_transfer, params, m, g, settings=slv.DEFA
     """Solve the cBE (4.8)–(4.9) for DM of mass ``m`` [GeV] with ``g`` states.
 
     ``sigma_v(T′, params)``, ``sigma_v_2(T′, params)``: ⟨σv⟩ and ⟨σv⟩₂ [GeV⁻²] at temperature T′;
-    ``momentum_transfer(T, params)``: γ(T) [GeV]; ``elastic``: "nr" (DRAKE) or "exact" (SPEC §5.4).
-    Pure and jittable; returns :class:`KineticDecouplingResult`. ``history``: saved points (static).
+    ``momentum_transfer(T, params)``: γ(T) [GeV]; ``elastic``: "nr" (DRAKE) or "exact"
+    (docs/physics/resonant-alp.md §5.4). Pure and jittable; returns :class:`KineticDecouplingResult`.
+    ``history``: saved points (static).
 
     Tables (Hermite, ``table_nodes`` nodes, slopes by fourth-order finite differences — ``table_slopes=
     "jvp"`` for exact ones, ~2× the cost) of ln⟨σv⟩, ln⟨σv⟩₂ and ln(1 − w) over

@@ -1,10 +1,11 @@
 """Slow, independent reference solutions of the Boltzmann systems with scipy (tests and benchmarks).
 
 Everything here is numpy/scipy only and shares no numerical code with the JAX engine: Bessel
-functions from ``scipy.special.kve``, g_*(T) re-implemented from the SPEC §3.8 table, thermal
-averages by adaptive ``scipy.integrate.quad`` (tabulated once per point on a dense log grid and
-spline-interpolated in the right-hand side), and ``scipy.integrate.solve_ivp(method="Radau")`` with
-an analytic Jacobian on the equations written in plain yields.
+functions from ``scipy.special.kve``, g_*(T) re-implemented from the
+docs/physics/alp-freeze-in.md §3.8 table, thermal averages by adaptive ``scipy.integrate.quad`` (tabulated
+once per point on a dense log grid and spline-interpolated in the right-hand side),
+and ``scipy.integrate.solve_ivp(method="Radau")`` with an analytic Jacobian on the equations written
+in plain yields.
 """
 
 import math
@@ -17,7 +18,7 @@ from scipy.special import kve
 M_PLANCK_REDUCED = 2.435e18
 OMEGA_H2_PER_MY = 2.7439e8
 
-# SPEC §3.8, Wantz–Shellard: (a0, a_i, b_i, c_i) for g_* and g_*s
+# docs/physics/alp-freeze-in.md §3.8, Wantz–Shellard: (a0, a_i, b_i, c_i) for g_* and g_*s
 _WS = {
     "rho": (1.21, [0.572, 0.330, 0.579, 0.138, 0.108], [-8.77, -2.95, -1.80, -0.162, 3.76],
             [0.682, 1.01, 0.165, 0.934, 0.869]),
@@ -56,7 +57,8 @@ def yield_eq(m, g, T):
 
 
 def sigma_v_gondolo_gelmini(sigma_v_lab, m, T, eps_res=None):
-    """GG average (SPEC §5.5): 2x/K₂(x)² ∫dε σv_lab(ε) √ε (1+2ε) K₁(2x√(1+ε)), adaptive quad."""
+    """GG average (docs/physics/resonant-alp.md §5.5): 2x/K₂(x)² ∫dε σv_lab(ε) √ε (1+2ε) K₁(2x√(1+ε)),
+    adaptive quad."""
     x = m / T
 
     def f(e):

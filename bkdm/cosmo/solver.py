@@ -1,7 +1,7 @@
 """Stiff ODE integration for the Boltzmann systems: diffrax Kvaerno5 + PID + a Newton-chord root finder
 with the Hairer–Wanner termination rule, float64, forward- or reverse-mode differentiable.
 
-Why a custom root finder (measured, see shared/physics/NUMERICS.md and benchmarks/relic.py):
+Why a custom root finder (measured, see docs/physics/numerics.md §10.2 and benchmarks/relic.py):
 diffrax 0.7's ``VeryChord`` reports "nonlinear divergence" whenever the chord iteration has not
 *already* converged after its second update, whatever the contraction rate. In the stiff
 equilibrium phase of freeze-out the stage predictor is typically 10²–10⁴ tolerances away from the
@@ -10,7 +10,8 @@ between h and 5h: 1 500 steps for a freeze-out that needs 80. ``HairerWannerChor
 chord iteration while the observed contraction rate θ predicts convergence within the iteration
 budget (Hairer & Wanner, *Solving ODEs II*, §IV.8, eqs. (8.10)–(8.11)):
 
-* converged if θ/(1−θ)·‖Δ‖ < κ, or if the update itself is below κ (round-off floor, NUMERICS.md);
+* converged if θ/(1−θ)·‖Δ‖ < κ, or if the update itself is below κ (round-off floor,
+  docs/physics/numerics.md §10.2);
 * hopeless (step rejected) if θ ≥ 1 or θ^{k_max−k}/(1−θ)·‖Δ‖ > κ,
 
 with ‖Δ‖ measured in units of the tolerance (atol + rtol|y|) and κ = 10⁻².

@@ -1,6 +1,6 @@
 """Interpolation tables: tabulate a function once per parameter point, evaluate it cheaply inside an
-ODE right-hand side (NUMERICS.md: tabulating ⟨σv⟩(x) per point and interpolating in the RHS was 5×
-faster than quadrature in the RHS at 1.5e-6 accuracy).
+ODE right-hand side (docs/physics/numerics.md §10.4: tabulating ⟨σv⟩(x) per point and interpolating
+in the RHS was 5× faster than quadrature in the RHS at 1.5e-6 accuracy).
 
 * :class:`ChebyshevTable` — global interpolant at the n Chebyshev points of the first kind; spectral
   accuracy for smooth functions (production rates of freeze-in, ln λ over a freeze-out).

@@ -37,7 +37,7 @@ of ``chunk`` points. Each chunk is padded (with copies of its last point, droppe
 fixed size, a multiple of the local device count, so the function compiles once; with several local
 devices the chunk is placed with ``jax.sharding.NamedSharding`` over a 1-d ``Mesh`` of
 ``jax.local_devices()`` and jit partitions the batch (GSPMD). (``pmap``/``shard_map`` around the
-diffrax solve fail in jax 0.10.2, NUMERICS.md "Throughput".) Test the sharded path on CPU with
+diffrax solve fail in jax 0.10.2, docs/physics/numerics.md §10.8.) Test the sharded path on CPU with
 ``XLA_FLAGS=--xla_force_host_platform_device_count=2`` set before JAX is imported.
 
 Multi-host: chunk k is evaluated by process ``k % jax.process_count()`` (``jax.process_index()``);

@@ -3,7 +3,7 @@
 The published HistFactory model (Belle II, arXiv:2311.14647; reinterpretation release
 arXiv:2507.12393, HEPData ins2947386; bkdm/data/belle2) evaluated with pyhf's JAX backend.
 
-New physics (shared/data/belle2/NOTES.md §4.1, §4.2; the "redist" reweighting of arXiv:2402.08417):
+New physics (docs/physics/belle2-likelihood.md §9.6, §9.9; the "redist" reweighting of arXiv:2402.08417):
 the expected signal in reconstructed bin i becomes
 
     ν_i^sig = ν_i^SM + Σ_j k_ij B_NP,j,    k_ij = n_ij / B_SM,j,
@@ -18,7 +18,8 @@ r_i = ν_i^{SM+NP}/ν_i^SM. A shapefactor multiplies the sample like ``mu`` does
 is unconstrained, so the constraint terms are untouched: r = 1 is exactly the published model.
 
 Interpolation codes: pyhf 0.7.6's defaults (normsys code4, histosys code4p), with which the published
-μ̂ are reproduced. (NOTES §4.2 calls code1/code0 the pyhf defaults; that is not what pyhf 0.7.6 uses.)
+μ̂ are reproduced. (Codes 1/0, the defaults of pyhf's modifier classes, are not what its model uses:
+docs/physics/belle2-likelihood.md §9.9.)
 
 Parameters: pyhf's full vector = the "nuisance" vector (everything except the shapefactors: the
 232 published parameters including the POI ``mu``) plus the physics-driven shapefactors. For a
@@ -154,7 +155,8 @@ def validate_spec(spec):
 
 def number_density(channel):
     """n_ij [events] for a signal channel: rows = reconstructed bins, 100 generator q² bins
-    (the CSV's column 0, the [−1, 0) GeV² underflow, is dropped: B_SM = 0 there; NOTES §4.1)."""
+    (the CSV's column 0, the [−1, 0) GeV² underflow, is dropped: B_SM = 0 there;
+    docs/physics/belle2-likelihood.md §9.6)."""
     (sig,) = [s for s in SIGNAL_CHANNELS if s.channel == channel]
     table = np.loadtxt(io.StringIO(_data_file(sig.density_file).read_text()), delimiter=",", ndmin=2)
     if table.shape[1] != BELLE2_N_GEN_BINS + 1:
@@ -164,7 +166,7 @@ def number_density(channel):
 
 def events_per_unit_br(channel):
     """k_ij = n_ij / B_SM,j: expected events in reconstructed bin i per unit branching fraction in
-    generator bin j (NOTES §3.4, §4.1)."""
+    generator bin j (docs/physics/belle2-likelihood.md §9.5, §9.6)."""
     return number_density(channel) / np.asarray(belle2_sm_bin_branching_fractions())
 
 
@@ -426,7 +428,8 @@ class Belle2Likelihood:
 
     # ----------------------------------------------------------------------------------- physics
     def signal_ratio(self, b_np_bins):
-        """r_i = ν_i^{SM+NP}/ν_i^SM = 1 + Σ_j k_ij B_NP,j / ν_i^SM for every signal bin (NOTES §4.1)."""
+        """r_i = ν_i^{SM+NP}/ν_i^SM = 1 + Σ_j k_ij B_NP,j / ν_i^SM for every signal bin
+        (docs/physics/belle2-likelihood.md §9.6)."""
         b_np_bins = jnp.asarray(b_np_bins, dtype=jnp.float64)
         return 1.0 + (self.k_matrix @ b_np_bins) / self.sm_signal
 

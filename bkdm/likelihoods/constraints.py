@@ -1,4 +1,5 @@
-"""Optional flavour constraints: 90 % CL upper limits on B → K^(*)νν̄ (shared/data/belle2/NOTES.md §6).
+"""Optional flavour constraints: 90 % CL upper limits on B → K^(*)νν̄
+(docs/physics/belle2-likelihood.md §9.10).
 
 Each limit is turned into a half-Gaussian −2 ln L on the model's invisible branching fraction:
 
@@ -8,10 +9,11 @@ i.e. the limit read as a Gaussian measurement 0 ± σ restricted to BR ≥ 0 (so
 Δχ² = 1.64). Approximations, stated once: (i) the published limits come from Poisson counts with
 backgrounds and systematics (flavio's ``general_gamma_upper_limit`` encodes those), not from a
 Gaussian; (ii) they were derived for SM-like three-body q² spectra, and the efficiency for a
-two-body B → K^(*)X line depends on m_X (NOTES §6) — for a line in a low-efficiency q² region the
-true limit is weaker; (iii) the SM contribution is ignored by default (``sm_br``), which makes the
-terms conservative for new physics. Only limits whose numbers could be read are included (the
-combined BaBar-2013 B⁺→K⁺νν̄ < 1.6×10⁻⁵ could not, NOTES §6).
+two-body B → K^(*)X line depends on m_X (docs/physics/belle2-likelihood.md §9.10)
+— for a line in a low-efficiency q² region the true limit is weaker; (iii) the SM contribution is ignored by
+default (``sm_br``), which makes the terms conservative for new physics. Only limits whose numbers could be
+read are included (the combined BaBar-2013 B⁺→K⁺νν̄ < 1.6×10⁻⁵ could not,
+docs/physics/belle2-likelihood.md §9.10).
 """
 
 import dataclasses

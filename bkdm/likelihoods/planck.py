@@ -1,5 +1,5 @@
-"""Planck relic-density term (SPEC §1.3, §7 item 6): Ω_DM h² = 0.120 ± 0.001 (Planck 2018
-TT,TE,EE+lowE+lensing).
+"""Planck relic-density term (docs/physics/constants.md §1.3, docs/validation.md §7.6):
+Ω_DM h² = 0.120 ± 0.001 (Planck 2018 TT,TE,EE+lowE+lensing).
 
 −2 ln L = (Ωh²_pred − 0.120)² / σ²,  σ² = σ_Planck² + (f_th · 0.120)²,
 
@@ -25,6 +25,6 @@ def omega_h2_sigma(theory_rel_uncertainty=DEFAULT_THEORY_REL_UNCERTAINTY):
 
 
 def twice_nll(omega_h2, theory_rel_uncertainty=DEFAULT_THEORY_REL_UNCERTAINTY):
-    """−2 ln L of a predicted Ω_DM h² against Planck (module docstring; SPEC §1.3)."""
+    """−2 ln L of a predicted Ω_DM h² against Planck (module docstring; docs/physics/constants.md §1.3)."""
     sigma = omega_h2_sigma(theory_rel_uncertainty)
     return ((jnp.asarray(omega_h2, dtype=jnp.float64) - OMEGA_DM_H2) / sigma) ** 2

@@ -1,7 +1,7 @@
 """ALP portal to fermionic dark matter — Calibbi, Li, Mukherjee, Schmidt, arXiv:2502.04900 [C], Sec. II.
 
 An axion-like particle a (mass m_a, decay constant f_a) with derivative couplings to quarks, leptons,
-gluons, photons and a Dirac dark-matter fermion χ (SPEC §2.1, [C] (3), (4), (7)):
+gluons, photons and a Dirac dark-matter fermion χ (docs/physics/alp.md §2.1, [C] (3), (4), (7)):
 
     L = ∂_μa/(2f_a) Σ f̄_i γ^μ (c^V_ij + c^A_ij γ₅) f_j + c_GG α_s/(4π) a/f_a G G̃ + c_γγ α/(4π) a/f_a F F̃
         + ∂_μa/(2f_a) c_χ χ̄ γ^μ γ₅ χ.
@@ -11,11 +11,12 @@ the ALP is invisible at Belle II if it decays to χχ̄ or escapes the detector 
 particles ([C] (11)). Units: GeV (ħ = c = 1) everywhere, except decay lengths and the detector
 length in metres.
 
-Model choices (SPEC §8 item 11): quark masses in the widths and loop functions are the MS-bar
-values of ``bkdm.constants`` (m_u,d,s at 2 GeV, m_c(m_c), m_b(m_b)); α_s(m_a) from ``bkdm.qcd``
-(four-loop running, frozen below 1 GeV); α = α(0) in a → γγ. The partonic widths of [C] hold above
-2.5 GeV; below, :func:`widths` uses the hadronic decays of :mod:`bkdm.models.alp_hadronic` (chiral
-perturbation theory + VMD), joined smoothly between 1.5 and 2.5 GeV (docs/physics/alp-hadronic.md §2.8).
+Model choices (docs/physics/conventions.md §8.11): quark masses in the widths and loop
+functions are the MS-bar values of ``bkdm.constants`` (m_u,d,s at 2 GeV, m_c(m_c), m_b(m_b)); α_s(m_a)
+from ``bkdm.qcd`` (four-loop running, frozen below 1 GeV); α = α(0) in a → γγ. The partonic widths
+of [C] hold above 2.5 GeV; below, :func:`widths` uses the hadronic decays of
+:mod:`bkdm.models.alp_hadronic` (chiral perturbation theory + VMD), joined smoothly between 1.5 and 2.5 GeV
+(docs/physics/alp-hadronic.md §2.8).
 
 Every function is pure JAX (jit/grad/vmap-safe; vmap over a ``Params`` whose fields are arrays).
 Kinematically closed channels give exactly 0 with finite gradients.
@@ -48,7 +49,7 @@ M_B_MINUS_M_KSTAR = c.M_B_PLUS - c.M_KSTAR_PLUS  # B⁺ → K*⁺ a [GeV]
 
 
 class Params(ModelParams):
-    """ALP-portal parameters (SPEC §2.1). Masses and f_a in GeV, detector_length in metres.
+    """ALP-portal parameters (docs/physics/alp.md §2.1). Masses and f_a in GeV, detector_length in metres.
 
     c_qq, c_ll are the flavour-diagonal axial couplings c^A_ff (signed); c_sb_v, c_sb_a are
     |c^V_sb|, |c^A_sb|; c_gg, c_gamgam the UV gauge couplings c_GG, c_γγ of [C] (4).
@@ -76,8 +77,8 @@ class Params(ModelParams):
     @classmethod
     def universal(cls, m_a, f_a, c_q, c_sb_v, c_chi, m_chi, c_sb_a=0.0,
                   detector_length=c.DETECTOR_LENGTH_C, **others):
-        """[C]'s benchmark family: one coupling c_q for all six quarks (SPEC §2.1), leptons and UV
-        gauge couplings zero unless given in ``others``."""
+        """[C]'s benchmark family: one coupling c_q for all six quarks
+        (docs/physics/alp.md §2.1), leptons and UV gauge couplings zero unless given in ``others``."""
         quarks = {f"c_{q}{q}": c_q for q in c.QUARKS}
         return cls(m_a=m_a, f_a=f_a, m_chi=m_chi, c_chi=c_chi, c_sb_v=c_sb_v, c_sb_a=c_sb_a,
                    detector_length=detector_length, **{**quarks, **others})
@@ -104,7 +105,7 @@ PARAMETERS = {
     "c_gg": _coupling("UV ALP–gluon coupling c_GG, [C] (4)"),
     "c_gamgam": _coupling("UV ALP–photon coupling c_γγ, [C] (4)"),
     "detector_length": ParameterInfo("m", "Belle II detector size L_det in [C] (11) (value stripped; "
-                                     "3 m assumed, SPEC §2.5)", lower=0.0),
+                                     "3 m assumed, docs/physics/alp.md §2.5)", lower=0.0),
 }
 
 
@@ -179,7 +180,7 @@ def dm_mass(p):
 
 # ------------------------------------------------------------------ loop function, effective couplings
 def loop_function_b1(tau):
-    """B₁(τ) = 1 − τ f²(τ) (SPEC §2.2, [C] (6)), complex; τ = 4m_f²/m_a².
+    """B₁(τ) = 1 − τ f²(τ) (docs/physics/alp.md §2.2, [C] (6)), complex; τ = 4m_f²/m_a².
 
     f = arcsin(1/√τ) = arctan(1/√(τ−1)) for τ ≥ 1, f = π/2 + (i/2) ln[(1+√(1−τ))/(1−√(1−τ))] for τ < 1,
     with ln[(1+r)/(1−r)] = 2 ln(1+r) − ln τ (no cancellation for τ → 0). B₁(0) = 1. At the branch
@@ -201,7 +202,7 @@ def _b1(m_f, m_a):
 
 def c_eff_photon(p):
     """c_γγ^eff = c_γγ + Σ_f N_c Q_f² c_ff B₁(4m_f²/m_a²) over quarks and leptons (complex;
-    SPEC §2.2, [C] (5))."""
+    docs/physics/alp.md §2.2, [C] (5))."""
     quarks = sum(c.N_COLOURS * _QUARK_CHARGE[q] ** 2 * getattr(p, f"c_{q}{q}") * _b1(_QUARK_MASS[q], p.m_a)
                  for q in c.QUARKS)
     leptons = sum(getattr(p, f"c_{lep}{lep}") * _b1(_LEPTON_MASS[lep], p.m_a) for lep in c.LEPTONS)
@@ -209,7 +210,7 @@ def c_eff_photon(p):
 
 
 def c_eff_gluon(p):
-    """c_GG^eff = c_GG + ½ Σ_q c_qq B₁(4m_q²/m_a²) (complex; SPEC §2.2, [C] (5))."""
+    """c_GG^eff = c_GG + ½ Σ_q c_qq B₁(4m_q²/m_a²) (complex; docs/physics/alp.md §2.2, [C] (5))."""
     return p.c_gg + 0.5 * sum(getattr(p, f"c_{q}{q}") * _b1(_QUARK_MASS[q], p.m_a) for q in c.QUARKS)
 
 
@@ -220,17 +221,19 @@ def _abs2(z):
 
 # ------------------------------------------------------------------ ALP decay widths
 def width_to_dm(p):
-    """Γ(a → χχ̄) = m_a m_χ² c_χ² /(8π f_a²) √(1 − 4m_χ²/m_a²) [GeV], Dirac χ (SPEC §2.6, [C] (12))."""
+    """Γ(a → χχ̄) = m_a m_χ² c_χ² /(8π f_a²) √(1 − 4m_χ²/m_a²) [GeV], Dirac χ
+    (docs/physics/alp.md §2.6, [C] (12))."""
     return p.m_a * p.m_chi**2 * p.c_chi**2 / (8.0 * jnp.pi * p.f_a**2) * threshold_beta(p.m_a, p.m_chi)
 
 
 def _width_to_fermions(p, n_c, m_f, c_ff):
-    # SPEC §2.6, [C] (13): N_c m_a m_f² c_ff² /(8π f_a²) β_f; β_f = 0 (finite gradient) when closed
+    # docs/physics/alp.md §2.6, [C] (13): N_c m_a m_f² c_ff² /(8π f_a²) β_f; β_f = 0 (finite
+    # gradient) when closed
     return n_c * p.m_a * m_f**2 * c_ff**2 / (8.0 * jnp.pi * p.f_a**2) * threshold_beta(p.m_a, m_f)
 
 
 def width_to_quark_pair(p, flavour):
-    """Γ(a → qq̄) = 3 m_a m_q² c_qq² /(8π f_a²) √(1 − 4m_q²/m_a²) [GeV] (SPEC §2.6, [C] (13)).
+    """Γ(a → qq̄) = 3 m_a m_q² c_qq² /(8π f_a²) √(1 − 4m_q²/m_a²) [GeV] (docs/physics/alp.md §2.6, [C] (13)).
 
     ``flavour`` ∈ u, d, s, c, b, t; MS-bar masses (module docstring); exactly 0 for m_a ≤ 2m_q.
     """
@@ -239,7 +242,8 @@ def width_to_quark_pair(p, flavour):
 
 
 def width_to_lepton_pair(p, flavour):
-    """Γ(a → ℓ⁺ℓ⁻) = m_a m_ℓ² c_ℓℓ² /(8π f_a²) √(1 − 4m_ℓ²/m_a²) [GeV] (SPEC §2.6, [C] (13), N_c = 1).
+    """Γ(a → ℓ⁺ℓ⁻) = m_a m_ℓ² c_ℓℓ² /(8π f_a²) √(1 − 4m_ℓ²/m_a²) [GeV] (docs/physics/alp.md §2.6,
+    [C] (13), N_c = 1).
 
     ``flavour`` ∈ e, mu, tau; exactly 0 below threshold.
     """
@@ -249,7 +253,7 @@ def width_to_lepton_pair(p, flavour):
 
 def width_to_gluons(p):
     """Γ(a → gg) = α_s²(m_a) m_a³/(8π³ f_a²) [1 + (97/4 − 7n_q/6) α_s/π] |c_GG^eff|² [GeV]
-    (SPEC §2.6, [C] (14), NLO).
+    (docs/physics/alp.md §2.6, [C] (14), NLO).
 
     n_q = number of quarks with 2m_q < m_a (MS-bar masses): a step function of m_a, so the NLO
     factor jumps by −(7/6)α_s/π at m_a = 2m_s = 0.187 GeV, 2m_c = 2.546 GeV and 2m_b = 8.366 GeV
@@ -262,7 +266,7 @@ def width_to_gluons(p):
 
 
 def width_to_photons(p):
-    """Γ(a → γγ) = α² m_a³ |c_γγ^eff|² /((4π)³ f_a²) [GeV], α = α(0) (SPEC §2.6, [C] (15))."""
+    """Γ(a → γγ) = α² m_a³ |c_γγ^eff|² /((4π)³ f_a²) [GeV], α = α(0) (docs/physics/alp.md §2.6, [C] (15))."""
     return c.ALPHA_EM_0**2 * p.m_a**3 / ((4.0 * jnp.pi) ** 3 * p.f_a**2) * _abs2(c_eff_photon(p))
 
 
@@ -299,7 +303,8 @@ def widths(p):
 
 
 def total_width(p):
-    """Γ_a^tot = sum of :func:`widths` [GeV] (SPEC §2.5): partonic and hadronic channels joined by S(m_a)."""
+    """Γ_a^tot = sum of :func:`widths` [GeV] (docs/physics/alp.md §2.5): partonic and hadronic channels
+    joined by S(m_a)."""
     return sum(widths(p).values())
 
 
@@ -314,14 +319,14 @@ def br_to_dm(p):
 
 
 def decay_length(p):
-    """Proper decay length cτ_a = ħc/Γ_tot [m] (SPEC §2.5); +inf if no channel is open."""
+    """Proper decay length cτ_a = ħc/Γ_tot [m] (docs/physics/alp.md §2.5); +inf if no channel is open."""
     g_tot = total_width(p)
     return jnp.where(g_tot > 0.0, c.HBARC_GEV_M / _positive_or_one(g_tot), jnp.inf)
 
 
 def boost_in_b_decay(p):
     """βγ = |p_a|/m_a of the ALP in the B⁺ rest frame, |p_a| = λ^{1/2}(m_B², m_K², m_a²)/(2m_B)
-    (SPEC §2.5; the B boost at Belle II is neglected, as in [C]). 0 when B⁺ → K⁺a is closed."""
+    (docs/physics/alp.md §2.5; the B boost at Belle II is neglected, as in [C]). 0 when B⁺ → K⁺a is closed."""
     return two_body_momentum(c.M_B_PLUS, c.M_K_PLUS, p.m_a) / p.m_a
 
 
@@ -332,7 +337,8 @@ def _check_open(p, threshold, decay):
 
 
 def _br_b_to_k(p, ff_alpha):
-    # SPEC §2.3, [C] (8); Γ/Γ_B with Γ_B = ħ/τ_B+; q² clipped to 0 when closed (safe form factor)
+    # docs/physics/alp.md §2.3, [C] (8); Γ/Γ_B with Γ_B = ħ/τ_B+; q² clipped to 0 when closed
+    # (safe form factor)
     is_open = p.m_a < M_B_MINUS_M_K
     f0 = bk_f_zero(jnp.where(is_open, p.m_a**2, 0.0), ff_alpha)
     mb = c.M_B_PLUS
@@ -343,7 +349,7 @@ def _br_b_to_k(p, ff_alpha):
 
 
 def _br_b_to_kstar(p, ff_alpha):
-    # SPEC §2.3, [C] (9)
+    # docs/physics/alp.md §2.3, [C] (9)
     is_open = p.m_a < M_B_MINUS_M_KSTAR
     a0 = bkstar_a0(jnp.where(is_open, p.m_a**2, 0.0), ff_alpha)
     mb = c.M_B_PLUS
@@ -354,8 +360,8 @@ def _br_b_to_kstar(p, ff_alpha):
 
 def br_b_to_k(p, ff_alpha=None):
     """BR(B⁺ → K⁺a) = τ_B/ħ · |c^V_sb|²/(64π f_a²) m_B³ (1 − m_K²/m_B²)² f₀²(m_a²) λ^{1/2}(1, m_K²/m_B²,
-    m_a²/m_B²) (SPEC §2.3, [C] (8)); GRvDV 2023 f₀ (``ff_alpha``: optional B→K coefficient vector of
-    ``bkdm.formfactors``), PDG m_B⁺, m_K⁺, τ_B⁺.
+    m_a²/m_B²) (docs/physics/alp.md §2.3, [C] (8)); GRvDV 2023 f₀ (``ff_alpha``:
+    optional B→K coefficient vector of ``bkdm.formfactors``), PDG m_B⁺, m_K⁺, τ_B⁺.
 
     Eagerly, m_a ≥ m_B − m_K raises ValueError; under jit the closed channel gives exactly 0 and a
     point outside the model's validity NaN.
@@ -366,7 +372,8 @@ def br_b_to_k(p, ff_alpha=None):
 
 def br_b_to_kstar(p, ff_alpha=None):
     """BR(B⁺ → K*⁺a) = τ_B/ħ · |c^A_sb|²/(64π f_a²) m_B³ A₀²(m_a²) λ^{3/2}(1, m_K*²/m_B², m_a²/m_B²)
-    (SPEC §2.3, [C] (9)); GRvDV 2023 A₀ (``ff_alpha``: optional B→K* coefficient vector), m_K*⁺.
+    (docs/physics/alp.md §2.3, [C] (9)); GRvDV 2023 A₀ (``ff_alpha``: optional B→K* coefficient
+    vector), m_K*⁺.
 
     Eagerly, m_a ≥ m_B − m_K* raises ValueError; under jit the closed channel gives exactly 0 and a
     point outside the model's validity NaN.
@@ -377,7 +384,8 @@ def br_b_to_kstar(p, ff_alpha=None):
 
 def escape_probability(p):
     """Probability that the ALP from B⁺ → K⁺a has not decayed within L_det: exp[−L_det/(βγ cτ_a)]
-    (SPEC §2.5, [C] (11)). 0 when the ALP is produced at rest (closed channel), 1 if it is stable."""
+    (docs/physics/alp.md §2.5, [C] (11)). 0 when the ALP is produced at rest (closed channel),
+    1 if it is stable."""
     p_a = two_body_momentum(c.M_B_PLUS, c.M_K_PLUS, p.m_a)
     # L/(βγ cτ) = L Γ_tot m_a / (|p_a| ħc)
     exponent = p.detector_length * total_width(p) * p.m_a / (_positive_or_one(p_a) * c.HBARC_GEV_M)
@@ -385,7 +393,8 @@ def escape_probability(p):
 
 
 def invisible_fraction(p):
-    """BR(a → χχ̄) + B_vis exp[−L_det/(βγ cτ_a)], B_vis = 1 − BR(a → χχ̄) (SPEC §2.5, [C] (11)).
+    """BR(a → χχ̄) + B_vis exp[−L_det/(βγ cτ_a)], B_vis = 1 − BR(a → χχ̄)
+    (docs/physics/alp.md §2.5, [C] (11)).
 
     Written as [Γ_χ + Γ_vis P_esc]/Γ_tot (no cancellation in 1 − BR); 1 if no channel is open.
     """
@@ -398,7 +407,7 @@ def invisible_fraction(p):
 
 
 def br_b_to_k_invisible(p, ff_alpha=None):
-    """BR(B⁺ → K⁺ + inv)_NP = BR(B⁺ → K⁺a) × invisible fraction (SPEC §2.5, [C] (11))."""
+    """BR(B⁺ → K⁺ + inv)_NP = BR(B⁺ → K⁺a) × invisible fraction (docs/physics/alp.md §2.5, [C] (11))."""
     return br_b_to_k(p, ff_alpha) * invisible_fraction(p)
 
 
@@ -422,16 +431,17 @@ def summary(p):
     return out
 
 
-# ------------------------------------------------------------------ early-universe rates (SPEC §3)
+# ---------------------------------------------------- early-universe rates (docs/physics/alp-freeze-in.md §3)
 def quark_yukawa(p, flavour):
-    """Pseudoscalar Yukawa y_q = c_qq m_q / f_a (SPEC §2.1, §3.2), MS-bar m_q."""
+    """Pseudoscalar Yukawa y_q = c_qq m_q / f_a (docs/physics/alp.md §2.1,
+    docs/physics/alp-freeze-in.md §3.2), MS-bar m_q."""
     check_choice("flavour", flavour, c.QUARKS)
     return getattr(p, f"c_{flavour}{flavour}") * _QUARK_MASS[flavour] / p.f_a
 
 
 def width_b_to_s_a(p):
     """Γ(b → s a) = m_b³/(64π f_a²) (|c^V_sb|² + |c^A_sb|²)(1 − m_a²/m_b²)² [GeV], m_s → 0,
-    m_b = m_b(m_b) (SPEC §3.1, [C] (21)); exactly 0 for m_a ≥ m_b."""
+    m_b = m_b(m_b) (docs/physics/alp-freeze-in.md §3.1, [C] (21)); exactly 0 for m_a ≥ m_b."""
     mb = c.M_BQ
     phase = jnp.where(p.m_a < mb, 1.0 - p.m_a**2 / mb**2, 0.0)
     return mb**3 / (64.0 * jnp.pi * p.f_a**2) * (p.c_sb_v**2 + p.c_sb_a**2) * phase**2
@@ -443,7 +453,8 @@ def _check_masses(m_q, m_a):
 
 
 def sigma_qg_to_qa(s, m_q, m_a, y, alpha_s):
-    """σ(q g → q a)(s) [GeV⁻²] (SPEC §3.2, [C] (22)), averaged over initial spins/colours:
+    """σ(q g → q a)(s) [GeV⁻²] (docs/physics/alp-freeze-in.md §3.2, [C] (22)), averaged over
+    initial spins/colours:
 
     σ = y²α_s/(48 s (1−x_q)³) [2((1−x_q)² − 2x_a(1+x_q) + 2x_a²) L_a + ℓ(8x_a − (1−x_q)²(3 − x_q + x_a))],
     x_q = m_q²/s, x_a = m_a²/s, ℓ = λ^{1/2}(1, x_q, x_a), L_a = ln[(1+x_q−x_a+ℓ)/(1+x_q−x_a−ℓ)]
@@ -464,7 +475,8 @@ def sigma_qg_to_qa(s, m_q, m_a, y, alpha_s):
 
 
 def sigma_qqbar_to_ga(s, m_q, m_a, y, alpha_s):
-    """σ(q q̄ → g a)(s) [GeV⁻²] (SPEC §3.2, [C] (23)), averaged over initial spins/colours:
+    """σ(q q̄ → g a)(s) [GeV⁻²] (docs/physics/alp-freeze-in.md §3.2, [C] (23)), averaged over
+    initial spins/colours:
 
     σ = 2y²α_s/(9 s β²(1−x_a)) [(1 + x_a² − 4x_q x_a) L_b − 2x_a β], β = √(1−4x_q),
     L_b = ln[(1+β)/(1−β)] = 2 ln(1+β) − ln(4x_q) (stable for x_q → 0). Exactly 0 for
@@ -486,16 +498,18 @@ def sigma_qqbar_to_ga(s, m_q, m_a, y, alpha_s):
 
 
 def sigma_qgamma_to_qa(s, m_q, m_a, y, charge, alpha_em=c.ALPHA_EM_0):
-    """σ(q γ → q a) = σ(q g → q a)|_{α_s → 6 Q_q² α} [GeV⁻²] (SPEC §3.2, [C] (21)); ``charge`` = Q_q."""
+    """σ(q γ → q a) = σ(q g → q a)|_{α_s → 6 Q_q² α} [GeV⁻²] (docs/physics/alp-freeze-in.md §3.2, [C] (21));
+    ``charge`` = Q_q."""
     return sigma_qg_to_qa(s, m_q, m_a, y, 6.0 * charge**2 * alpha_em)
 
 
 def sigma_qqbar_to_gammaa(s, m_q, m_a, y, charge, alpha_em=c.ALPHA_EM_0):
-    """σ(q q̄ → γ a) = σ(q q̄ → g a)|_{α_s → (3/4) Q_q² α} [GeV⁻²] (SPEC §3.2, [C] (21))."""
+    """σ(q q̄ → γ a) = σ(q q̄ → g a)|_{α_s → (3/4) Q_q² α}
+    [GeV⁻²] (docs/physics/alp-freeze-in.md §3.2, [C] (21))."""
     return sigma_qqbar_to_ga(s, m_q, m_a, y, 0.75 * charge**2 * alpha_em)
 
 
-# ------------------------------------------------------------------ freeze-in ([C] Sec. II.2, SPEC §3)
+# ------------------------------------------------ freeze-in ([C] Sec. II.2, docs/physics/alp-freeze-in.md §3)
 QCD_TRANSITION_T = 0.15  # [GeV] below it quarks and gluons are confined: partonic production off
 QCD_TRANSITION_WIDTH = 0.01  # [GeV] width of the smooth switch (model choice; the ALP thermalises
 # long before for Belle II couplings, so Ωh² does not depend on it — tested)
@@ -511,19 +525,21 @@ def quark_plasma_fraction(T, p=None):
 
 def plasma_alpha_s(T):
     """α_s in the plasma at μ = √((2πT)² + (1 GeV)²): α_s(2πT) for T ≫ 1/(2π) GeV, joining smoothly
-    the value frozen below 1 GeV (SPEC §3.2 leaves the scale open: "α_s(μ ≃ 2πT) or α_s(T)")."""
+    the value frozen below 1 GeV ([C] does not say which scale it uses;
+    docs/physics/alp-freeze-in.md §3.2)."""
     return alpha_s(jnp.sqrt((2.0 * jnp.pi * T) ** 2 + 1.0))
 
 
 def thermal_gluon_mass(T):
     """Asymptotic thermal gluon mass m_g² = g_s²T²(N_c + N_f/2)/6, N_f = 3, α_s of the plasma [GeV].
 
-    Regulates the soft-gluon region of q q̄ → g a (SPEC §3.2 note): the gluon is a quasi-particle of
-    mass m_g, so every q q̄ → g a channel is integrated from s ≥ max(4m_q², (m_a + m_g)²), for m_a above
-    and below 2m_q alike — for m_a > 2m_q the softer part is the inverse decay q q̄ → a, already in
-    ⟨Γ(a → q q̄)⟩. Applying the cut on both sides keeps Ωh² continuous at m_a = 2m_q: a cut only for
-    m_a > 2m_q (bkdm ≤ 2026-11-21) made Ωh² jump by 1.7 % at m_a = 2m_c, where the unregulated
-    σ ∝ 1/(1 − x_a) is log-enhanced at threshold (bkdm choice; [C] does not say how it treats this).
+    Regulates the soft-gluon region of q q̄ → g a (docs/physics/alp-freeze-in.md §3.2 note):
+    the gluon is a quasi-particle of mass m_g, so every q q̄ → g a channel is integrated from s ≥ max(4m_q²,
+    (m_a + m_g)²), for m_a above and below 2m_q alike — for m_a > 2m_q the softer part is the inverse decay q
+    q̄ → a, already in ⟨Γ(a → q q̄)⟩. Applying the cut on both sides keeps Ωh² continuous at m_a =
+    2m_q: a cut only for m_a > 2m_q (bkdm ≤ 2026-11-21) made Ωh² jump by 1.7 % at m_a = 2m_c,
+    where the unregulated σ ∝ 1/(1 − x_a) is log-enhanced at threshold (bkdm choice;
+    [C] does not say how it treats this).
     """
     return jnp.sqrt(4.0 * jnp.pi * plasma_alpha_s(T) * 4.5 / 6.0) * T
 
@@ -548,7 +564,7 @@ _RATE_NODES = 16  # Gauss–Legendre nodes per 2 → 2 rate integral: 1e-6 in ln
 
 def log_production_rate(T, p):
     """ln Γ_prod(T), Γ_prod = P/n_a^eq [GeV]: ALP production rate density by the SM plasma per
-    equilibrium ALP ([C] (21)–(23), (27); SPEC §3.1–3.3), partonic (multiply by
+    equilibrium ALP ([C] (21)–(23), (27); docs/physics/alp-freeze-in.md §3.1–3.3), partonic (multiply by
     :func:`quark_plasma_fraction`). P sums, for every quark (MS-bar m_q, y_q = c_qq m_q/f_a,
     :func:`plasma_alpha_s`):
     q g → q a and q̄ g → q̄ a (g_q = 6, g_g = 16), q q̄ → g a, and the photon analogues (g_γ = 2),
@@ -564,7 +580,7 @@ def log_production_rate(T, p):
         s_annih_g = jnp.maximum(4.0 * m_q**2, (p.m_a + m_g) ** 2)
         s_annih_gamma = jnp.maximum(4.0 * m_q**2, (p.m_a + m_gamma) ** 2)
         # q g → q a and q̄ g → q̄ a (×2); q γ → q a is the same integral × (6Q²α/α_s)(g_γ/g_g)
-        # exactly (same threshold, σ linear in the coupling, SPEC §3.2)
+        # exactly (same threshold, σ linear in the coupling, docs/physics/alp-freeze-in.md §3.2)
         # every σ ∝ y²: ln P = ln y² + ln P(y = 1), so that c_qq = 0 gives a −∞ term with a zero (not
         # 0·∞ = NaN) tangent instead of the logarithm of a vanishing integral
         log_y2 = _log_square(y)
@@ -597,10 +613,11 @@ _SAFE_POINT = Params.universal(m_a=2.1, f_a=1.5e8, c_q=1.0, c_sb_v=1.0, c_chi=1.
 
 
 def relic(p, settings=solver.DEFAULT, t_start=T_START, history=0, initial="zero"):
-    """Freeze-in of χ from ALP decays, [C] (27)–(28) (SPEC §3.5): Y_a, Y_χ from Y = 0 at ``t_start``;
-    a→SM = Σ visible widths (13)–(15), a→χχ̄ = (12); Dirac χ (g = 4 for χ + χ̄).
-    Returns :class:`bkdm.cosmo.freeze_in.FreezeInResult` (pure, jittable); NaN with
-    ``status = solver.STATUS_INVALID_INPUT`` at a point outside the model's validity (traced input)."""
+    """Freeze-in of χ from ALP decays, [C] (27)–(28) (docs/physics/alp-freeze-in.md §3.5): Y_a,
+    Y_χ from Y = 0 at ``t_start``; a→SM = Σ visible widths (13)–(15), a→χχ̄ = (12);
+    Dirac χ (g = 4 for χ + χ̄). Returns :class:`bkdm.cosmo.freeze_in.FreezeInResult` (pure,
+    jittable); NaN with ``status = solver.STATUS_INVALID_INPUT`` at a point outside the model's validity
+    (traced input)."""
     status = validity_status(p)
     p = base.safe_params(p, status == 0, _SAFE_POINT)
     w_dm = width_to_dm(p)
@@ -612,7 +629,8 @@ def relic(p, settings=solver.DEFAULT, t_start=T_START, history=0, initial="zero"
 
 
 def omega_h2(p, settings=solver.DEFAULT, t_start=T_START):
-    """Relic density Ω_χ h² of freeze-in DM (SPEC §3.7, [C] (30)). Raises SolverError eagerly on failure."""
+    """Relic density Ω_χ h² of freeze-in DM (docs/physics/alp-freeze-in.md §3.7,
+    [C] (30)). Raises SolverError eagerly on failure."""
     r = relic(p, settings, t_start)
     return solver.checked(r.omega_h2, r.status, "ALP freeze-in")
 

@@ -1,4 +1,4 @@
-"""Dark-photon portal with Majorana dark matter — [C] Sec. III (SPEC §4).
+"""Dark-photon portal with Majorana dark matter — [C] Sec. III (docs/physics/dark-photon.md §4).
 
 [C] = Calibbi, Li, Mukherjee, Schmidt, arXiv:2502.04900. A dark photon X (mass m_X) of a broken
 U(1)_X mixes kinetically (ε) and by mass mixing (δ) with the SM neutral bosons; the dark Higgs
@@ -7,13 +7,15 @@ the dark sector. The mass ordering of [C] is m_h′ < m_ψ < m_X/2: ψψ → h�
 by freeze-out and X → ψψ is open, so B⁺ → K⁺X with X → ψψ is the invisible signal.
 
 Units: GeV (natural units) everywhere unless a docstring says otherwise; cross sections GeV⁻².
-All equations of [C] are stripped in our copy; the forms below are SPEC §4's reconstructions.
+All equations of [C] are stripped in our copy; the forms below are the reconstructions of
+docs/physics/dark-photon.md §4.
 
-Coupling conventions (SPEC §1.2, §4.1):
+Coupling conventions (docs/physics/constants.md §1.2, docs/physics/dark-photon.md §4.1):
 * photon-like coupling ε e with e = √(4π α(0)) (α(0): "the fine structure constant" of [C] (39));
-* Z-like couplings ε_Z g/(2c_W) with g = 2 m_W/v (G_F scheme, as SPEC §4.4 uses for g_bs) and the
-  on-shell c_W = m_W/m_Z, s_W² = 1 − m_W²/m_Z² (SPEC §1.2), so g/(2c_W) = m_Z/v. SPEC (39)'s
-  ν formula ε_Z² α m_X/(24 s_W² c_W²) is the same thing with α → g² s_W²/(4π) = 1/132.2.
+* Z-like couplings ε_Z g/(2c_W) with g = 2 m_W/v (G_F scheme, as docs/physics/dark-photon.md §4.4 uses
+  for g_bs) and the on-shell c_W = m_W/m_Z, s_W² = 1 − m_W²/m_Z² (docs/physics/constants.md §1.2),
+  so g/(2c_W) = m_Z/v. The ν width of [C] (39), ε_Z² α m_X/(24 s_W² c_W²) is the same thing with α → g²
+  s_W²/(4π) = 1/132.2.
 """
 
 import math
@@ -55,7 +57,8 @@ NAME = "dark-photon"
 SOURCE = ("Calibbi, Li, Mukherjee, Schmidt, arXiv:2502.04900, Sec. III (dark-photon portal, "
           "Majorana DM, freeze-out into dark Higgs pairs)")
 
-# --- electroweak inputs of the dark-photon couplings (SPEC §1.2, §4.1) ----------------------------
+# --- electroweak inputs of the dark-photon couplings (docs/physics/constants.md §1.2,
+# docs/physics/dark-photon.md §4.1) ----------------------------
 E_CHARGE = math.sqrt(4.0 * math.pi * ALPHA_EM_0)  # e = √(4πα(0))
 G_WEAK = 2.0 * M_W / V_HIGGS  # g = 2 m_W / v = 0.6528
 COS_W = M_W / M_Z  # on-shell c_W
@@ -67,14 +70,15 @@ ATOMIC_MASS_UNIT = 0.93149410242  # u [GeV] (CODATA 2018); nucleus mass ≃ A u
 GEV2_TO_CM2 = 0.3893793721e-27  # 1 GeV⁻² = (ħc)² in cm²
 GEV_TO_GRAM = 1.78266192e-24  # 1 GeV/c² in g
 
-# (T₃, Q) of the SM fermions (SPEC §4.1 (34))
+# (T₃, Q) of the SM fermions (docs/physics/dark-photon.md §4.1, [C] (34))
 _T3_LEPTON, _Q_LEPTON = -0.5, -1.0
 _T3_QUARK = {"u": 0.5, "c": 0.5, "d": -0.5, "s": -0.5, "b": -0.5}
 HADRON_QUARKS = QUARKS[:5]  # u, d, s, c, b
 
 
 class Params(ModelParams):
-    """Parameters of the dark-photon model (masses in GeV; SPEC §4.1–4.2, [C] (31)–(38)).
+    """Parameters of the dark-photon model (masses in GeV; docs/physics/dark-photon.md §4.1–4.2,
+    [C] (31)–(38)).
 
     m_x      dark-photon mass m_X
     epsilon  kinetic mixing ε ≥ 0
@@ -162,69 +166,73 @@ def g_x(p):
 
 
 def v_s(p):
-    """Dark Higgs vev v_S = m_X/(g_X Q_S) [GeV] (SPEC §4.1, [C] (32))."""
+    """Dark Higgs vev v_S = m_X/(g_X Q_S) [GeV] (docs/physics/dark-photon.md §4.1, [C] (32))."""
     return p.m_x / (g_x(p) * p.q_s)
 
 
 def g_psi(p):
-    """Axial X–ψ coupling g_ψ = g_X Q_S/2 (SPEC §4.2, [C] (38))."""
+    """Axial X–ψ coupling g_ψ = g_X Q_S/2 (docs/physics/dark-photon.md §4.2, [C] (38))."""
     return 0.5 * g_x(p) * p.q_s
 
 
 def y_psi(p):
-    """h′–ψ Yukawa y_ψ = m_ψ/v_S = g_X Q_S m_ψ/m_X (SPEC §4.2, [C] (38))."""
+    """h′–ψ Yukawa y_ψ = m_ψ/v_S = g_X Q_S m_ψ/m_X (docs/physics/dark-photon.md §4.2, [C] (38))."""
     return p.m_psi / v_s(p)
 
 
 def eps_z(p):
-    """Z-current coupling ε_Z = ε t_W m_X²/m_Z² + (m_X/m_Z) δ (SPEC §4.1, [C] (35)+(36)).
+    """Z-current coupling ε_Z = ε t_W m_X²/m_Z² + (m_X/m_Z) δ (docs/physics/dark-photon.md §4.1,
+    [C] (35)+(36)).
 
     [C] (35) is the kinetic-mixing piece; [C] (36) parametrises the mass mixing of the second
     dark-charged Higgs doublet (Davoudiasl–Lee–Marciano) as (m_X/m_Z) δ. Here the δ piece is
     *added* to the kinetic one (δ is signed, so any relative sign convention is absorbed); for
     the ε ≲ 10⁻³ of [C] the kinetic piece is ~10⁻⁷ and ε_Z ≃ (m_X/m_Z) δ as in [C]. t_W is the
-    on-shell tan θ_W (SPEC §1.2).
+    on-shell tan θ_W (docs/physics/constants.md §1.2).
     """
     return p.epsilon * TAN_W * p.m_x**2 / M_Z**2 + p.m_x / M_Z * p.delta
 
 
 def _couplings(p, charge, t3):
     """(g_V, g_A) of X to a SM fermion: g_V = ε e Q + ε_Z (g/2c_W)(T₃ − 2Q s_W²), g_A = ε_Z (g/2c_W) T₃
-    (SPEC §4.3, [C] (34))."""
+    (docs/physics/dark-photon.md §4.3, [C] (34))."""
     ez = eps_z(p)
     return p.epsilon * E_CHARGE * charge + ez * G_Z * (t3 - 2.0 * charge * SIN2_W), ez * G_Z * t3
 
 
-# ---------------------------------------------------------------------------- X widths (SPEC §4.3)
+# ---------------------------------------------------------------- X widths (docs/physics/dark-photon.md §4.3)
 def _width_to_fermion_pair(m_x, m_f, g_v, g_a, n_c):
-    """Γ(X → f f̄) = N_c m_X/(12π) √(1−4r) [g_V²(1+2r) + g_A²(1−4r)], r = m_f²/m_X² (SPEC §4.3);
-    exactly 0 below threshold."""
+    """Γ(X → f f̄) = N_c m_X/(12π) √(1−4r) [g_V²(1+2r) + g_A²(1−4r)], r = m_f²/m_X²
+    (docs/physics/dark-photon.md §4.3); exactly 0 below threshold."""
     r = m_f**2 / m_x**2
     beta = threshold_beta(m_x, m_f)
     return n_c * m_x / (12.0 * jnp.pi) * beta * (g_v**2 * (1.0 + 2.0 * r) + g_a**2 * (1.0 - 4.0 * r))
 
 
 def width_to_leptons(p, lepton):
-    """Γ(X → ℓ⁺ℓ⁻) [GeV], ℓ ∈ {'e', 'mu', 'tau'}: exact tree level (SPEC §4.3, [C] (39))."""
+    """Γ(X → ℓ⁺ℓ⁻) [GeV], ℓ ∈ {'e', 'mu', 'tau'}: exact tree level
+    (docs/physics/dark-photon.md §4.3, [C] (39))."""
     g_v, g_a = _couplings(p, _Q_LEPTON, _T3_LEPTON)
     return _width_to_fermion_pair(p.m_x, LEPTON_MASSES[LEPTONS.index(lepton)], g_v, g_a, 1.0)
 
 
 def width_to_neutrinos(p):
-    """Γ(X → νν̄) summed over 3 flavours [GeV]: 3 ε_Z² g² m_X/(96π c_W²) (SPEC §4.3, [C] (39);
+    """Γ(X → νν̄) summed over 3 flavours [GeV]: 3 ε_Z² g² m_X/(96π c_W²)
+    (docs/physics/dark-photon.md §4.3, [C] (39);
     = 3 ε_Z² α m_X/(24 s_W² c_W²) with α = g² s_W²/4π)."""
     return 3.0 * eps_z(p) ** 2 * G_WEAK**2 * p.m_x / (96.0 * jnp.pi * COS_W**2)
 
 
 def width_to_hadrons(p):
-    """Γ(X → hadrons) [GeV]: perturbative quark-level width (SPEC §4.3 formula with the quark g_V, g_A
-    and N_c = 3) summed over u, d, s, c, b above 2 m_q, times the QCD factor 1 + α_s(m_X)/π.
+    """Γ(X → hadrons) [GeV]: perturbative quark-level width (docs/physics/dark-photon.md §4.3 formula with
+    the quark g_V, g_A and N_c = 3) summed over u, d, s, c, b above 2 m_q, times the QCD factor
+    1 + α_s(m_X)/π.
 
     Validity: m_X ≳ 1.5 GeV, above the ρ/ω/φ resonance region and away from the charm threshold
     (3–4 GeV), where quark–hadron duality holds at the 10 % level ([C] (39) uses the measured R ratio
     instead, which this reproduces there: R(2 GeV) ≃ 2(1 + α_s/π) ≃ 2.2). Below ~1.5 GeV it is only
     indicative; for [C]'s parameter space Γ(X → ψψ) dominates and the hadronic width barely matters.
-    Quark masses are the MS-bar values of SPEC §1.1 (model choice).
+    Quark masses are the MS-bar values of docs/physics/constants.md §1.1 (model choice).
     """
     total = 0.0
     for q in HADRON_QUARKS:
@@ -235,8 +243,8 @@ def width_to_hadrons(p):
 
 
 def width_to_dm(p):
-    """Γ(X → ψψ) = g_ψ² m_X/(24π) (1 − 4m_ψ²/m_X²)^{3/2} [GeV] (SPEC §4.3, [C] (40)); the β³ is
-    from the axial coupling, ½ for identical Majorana fermions. 0 below threshold."""
+    """Γ(X → ψψ) = g_ψ² m_X/(24π) (1 − 4m_ψ²/m_X²)^{3/2} [GeV] (docs/physics/dark-photon.md §4.3,
+    [C] (40)); the β³ is from the axial coupling, ½ for identical Majorana fermions. 0 below threshold."""
     return g_psi(p) ** 2 * p.m_x / (24.0 * jnp.pi) * threshold_beta(p.m_x, p.m_psi) ** 3
 
 
@@ -270,7 +278,8 @@ def decay_length(p):
 
 
 def invisible_fraction(p):
-    """Probability that X is unseen at Belle II: BR(X → ψψ) + BR(X → νν̄) (SPEC §4.3–4.4).
+    """Probability that X is unseen at Belle II: BR(X → ψψ) + BR(X → νν̄)
+    (docs/physics/dark-photon.md §4.3–4.4).
 
     X decays promptly ([C]: cτ_X ≪ mm already with SM decays only, and Γ(X → ψψ) is not
     ε-suppressed), so X → e⁺e⁻, μ⁺μ⁻, τ⁺τ⁻, hadrons happen inside the detector and are visible;
@@ -302,14 +311,16 @@ def dm_mass(p):
     return p.m_psi
 
 
-# ---------------------------------------------------------------------------- B → K(*) X (SPEC §4.4)
+# -------------------------------------------------------------- B → K(*) X (docs/physics/dark-photon.md §4.4)
 def inami_lim_c0(x):
-    """Inami–Lim C₀(x) = x/8 [(x−6)/(x−1) + (3x+2)/(x−1)² ln x] (SPEC §4.4, [C] (42))."""
+    """Inami–Lim C₀(x) = x/8 [(x−6)/(x−1) + (3x+2)/(x−1)² ln
+    x] (docs/physics/dark-photon.md §4.4, [C] (42))."""
     return x / 8.0 * ((x - 6.0) / (x - 1.0) + (3.0 * x + 2.0) / (x - 1.0) ** 2 * jnp.log(x))
 
 
 def g_bs(p):
-    """Effective X s̄ γ^μ P_L b coupling g_bs ≃ ε_Z g³/(8π² c_W) |V_tb V_ts*| C₀(x_t) (SPEC §4.4, [C] (42)).
+    """Effective X s̄ γ^μ P_L b coupling g_bs ≃ ε_Z g³/(8π² c_W) |V_tb V_ts*| C₀(x_t)
+    (docs/physics/dark-photon.md §4.4, [C] (42)).
 
     Reconstruction: ε_Z times the SM one-loop Z s̄b vertex (the photon monopole vanishes);
     |g_bs| ≃ 1.39×10⁻⁴ ε_Z. The CKM phase is dropped (only |g_bs|² enters the rates).
@@ -331,7 +342,8 @@ def _safe_q2(p, m_meson):
 
 
 def _width_b_to_k(p, ff_alpha=None):
-    """Γ(B⁺ → K⁺X) = |g_V|² λ^{3/2} f₊²(m_X²)/(16π m_B³ m_X²), g_V = g_bs/2 (SPEC §4.4, [C] (43))."""
+    """Γ(B⁺ → K⁺X) = |g_V|² λ^{3/2} f₊²(m_X²)/(16π m_B³ m_X²), g_V = g_bs/2
+    (docs/physics/dark-photon.md §4.4, [C] (43))."""
     open_, q2 = _safe_q2(p, M_K_PLUS)
     lam32 = safe_pow(sqrt_kallen(M_B_PLUS, M_K_PLUS, p.m_x), 3.0)
     g_v = 0.5 * g_bs(p)
@@ -351,7 +363,7 @@ def _helicity_amplitudes(p, ff_alpha=None):
 
 
 def helicity_amplitudes_kstar(p, ff_alpha=None):
-    """(H₀, H₊, H₋) of B⁺ → K*⁺X [GeV] (SPEC §4.4, [C] (45),(46)), g_V = g_A = g_bs/2:
+    """(H₀, H₊, H₋) of B⁺ → K*⁺X [GeV] (docs/physics/dark-photon.md §4.4, [C] (45),(46)), g_V = g_A = g_bs/2:
     H± = g_A (m_B+m_K*) A₁ ∓ g_V λ^{1/2}/(m_B+m_K*) V,  H₀ = g_A 8 m_B m_K* A₁₂/m_X (at q² = m_X²).
     ``ff_alpha``: optional GRvDV B→K* coefficient vector (form-factor nuisances)."""
     _check_channel_open(p, M_KSTAR_PLUS, "B+ -> K*+ X")
@@ -359,48 +371,52 @@ def helicity_amplitudes_kstar(p, ff_alpha=None):
 
 
 def _width_b_to_kstar(p, ff_alpha=None):
-    """Γ(B⁺ → K*⁺X) = λ^{1/2}/(16π m_B³) (|H₀|² + |H₊|² + |H₋|²) (SPEC §4.4, [C] (44))."""
+    """Γ(B⁺ → K*⁺X) = λ^{1/2}/(16π m_B³) (|H₀|² + |H₊|² + |H₋|²)
+    (docs/physics/dark-photon.md §4.4, [C] (44))."""
     sqrt_lam = sqrt_kallen(M_B_PLUS, M_KSTAR_PLUS, p.m_x)
     return sqrt_lam / (16.0 * jnp.pi * M_B_PLUS**3) * sum(h**2 for h in _helicity_amplitudes(p, ff_alpha))
 
 
 def br_b_to_k(p, ff_alpha=None):
-    """BR(B⁺ → K⁺X) = Γ/Γ_B⁺ (SPEC §4.4, [C] (43); GRvDV f₊, optional coefficient vector ``ff_alpha``).
-    Eagerly, a closed channel (m_X ≥ m_B − m_K) raises ValueError; under jit it is exactly 0, and NaN
-    at a point outside the model's validity."""
+    """BR(B⁺ → K⁺X) = Γ/Γ_B⁺ (docs/physics/dark-photon.md §4.4, [C] (43); GRvDV f₊,
+    optional coefficient vector ``ff_alpha``). Eagerly, a closed channel (m_X ≥ m_B − m_K) raises ValueError;
+    under jit it is exactly 0, and NaN at a point outside the model's validity."""
     _check_channel_open(p, M_K_PLUS, "B+ -> K+ X")
     return _valid(p, _width_b_to_k(p, ff_alpha) / GAMMA_B_PLUS)
 
 
 def br_b_to_kstar(p, ff_alpha=None):
-    """BR(B⁺ → K*⁺X) (SPEC §4.4, [C] (44)–(46); GRvDV A₁, V, A₁₂, m_K*⁺ = 0.89167 GeV; optional
-    B→K* coefficient vector ``ff_alpha``). Eagerly, a closed channel (m_X ≥ m_B − m_K*) raises
-    ValueError; under jit it is exactly 0, and NaN at a point outside the model's validity."""
+    """BR(B⁺ → K*⁺X) (docs/physics/dark-photon.md §4.4, [C] (44)–(46); GRvDV A₁, V, A₁₂,
+    m_K*⁺ = 0.89167 GeV; optional B→K* coefficient vector ``ff_alpha``). Eagerly,
+    a closed channel (m_X ≥ m_B − m_K*) raises ValueError; under jit it is exactly 0,
+    and NaN at a point outside the model's validity."""
     _check_channel_open(p, M_KSTAR_PLUS, "B+ -> K*+ X")
     return _valid(p, _width_b_to_kstar(p, ff_alpha) / GAMMA_B_PLUS)
 
 
 def br_b_to_k_invisible(p, ff_alpha=None):
-    """BR(B⁺ → K⁺X) × invisible fraction: narrow-width B → Kψψ (+ Kνν̄ via X) (SPEC §4.4, [C] (41))."""
+    """BR(B⁺ → K⁺X) × invisible fraction: narrow-width B → Kψψ (+ Kνν̄ via X)
+    (docs/physics/dark-photon.md §4.4, [C] (41))."""
     return br_b_to_k(p, ff_alpha) * invisible_fraction(p)
 
 
-# ---------------------------------------------------------------------------- freeze-out (SPEC §4.5)
+# -------------------------------------------------------------- freeze-out (docs/physics/dark-photon.md §4.5)
 def sigma_v_rel_pwave_coefficient(p):
-    """b [GeV⁻²] with σ v_rel = b v_rel² for ψψ → h′h′ (SPEC §4.5, [C] (48)), r = m_h′/m_ψ:
-    b = y_ψ⁴/m_ψ² · √(1−r²)(9 − 8r² + 2r⁴)/(24π(2 − r²)⁴)  → 3 y_ψ⁴/(128π m_ψ²) at r → 0.
-    The s-channel h′ diagram (cubic scalar coupling) is neglected, as in [C]."""
+    """b [GeV⁻²] with σ v_rel = b v_rel² for ψψ → h′h′ (docs/physics/dark-photon.md §4.5,
+    [C] (48)), r = m_h′/m_ψ: b = y_ψ⁴/m_ψ² · √(1−r²)(9 − 8r² + 2r⁴)/(24π(2 − r²)⁴)
+    → 3 y_ψ⁴/(128π m_ψ²) at r → 0. The s-channel h′ diagram (cubic scalar coupling)
+    is neglected, as in [C]."""
     r2 = (p.m_hp / p.m_psi) ** 2
     shape = jnp.sqrt(1.0 - r2) * (9.0 - 8.0 * r2 + 2.0 * r2**2) / (24.0 * jnp.pi * (2.0 - r2) ** 4)
     return y_psi(p) ** 4 / p.m_psi**2 * shape
 
 
 def sigma_v_thermal_nr(p, x):
-    """Leading-order ⟨σv⟩ = 6b/x [GeV⁻²], x = m_ψ/T (SPEC §4.5, [C] (48)).
+    """Leading-order ⟨σv⟩ = 6b/x [GeV⁻²], x = m_ψ/T (docs/physics/dark-photon.md §4.5, [C] (48)).
 
-    SPEC's 6/x is right for σv_rel = b v_rel²: for Maxwell–Boltzmann ψ each velocity has
-    ⟨v²⟩ = 3T/m, so ⟨v_rel²⟩ = ⟨(v₁−v₂)²⟩ = 6T/m = 6/x; the exact (Gondolo–Gelmini) average of
-    ``sigma_annihilation`` approaches it with relative corrections O(1/x).
+    The 6/x of docs/physics/dark-photon.md §4.5 is right for σv_rel = b v_rel²: for Maxwell–Boltzmann ψ
+    each velocity has ⟨v²⟩ = 3T/m, so ⟨v_rel²⟩ = ⟨(v₁−v₂)²⟩ = 6T/m = 6/x; the exact
+    (Gondolo–Gelmini) average of ``sigma_annihilation`` approaches it with relative corrections O(1/x).
     """
     return 6.0 * sigma_v_rel_pwave_coefficient(p) / x
 
@@ -415,13 +431,14 @@ def _atanh_minus_w_over_w3(w):
 
 
 def sigma_annihilation(p, s):
-    """Exact tree-level σ(ψψ → h′h′)(s) [GeV⁻²], s = CM energy² [GeV²] (SPEC §4.5, [C] (48); D).
+    """Exact tree-level σ(ψψ → h′h′)(s) [GeV⁻²], s = CM energy²
+    [GeV²] (docs/physics/dark-photon.md §4.5, [C] (48); D).
 
     Majorana ψ, t- and u-channel ψ exchange with vertex −i y_ψ, spin average ¼, identical-h′
     factor ½. Σ|M|² = y⁴{−8 − 2K(1/A² + 1/B²) − P/a (1/A + 1/B)}, A = t − m², B = u − m², with
     K = (4m² − m_h²)², a = s/2 − m_h², P = s² + 16m²s − 4m_h²s − 32m⁴ − 16m²m_h² + 6m_h⁴
-    (sympy trace, ``derivations/annih2.py``). Integrating over t (|A|, |B| ∈ [a−b, a+b],
-    b = √((s−4m²)(s−4m_h²))/2, w = b/a) and cancelling the s-wave zero analytically:
+    (sympy trace, checked against explicit Dirac matrices; docs/physics/dark-photon.md §4.5). Integrating over
+    t (|A|, |B| ∈ [a−b, a+b], b = √((s−4m²)(s−4m_h²))/2, w = b/a) and cancelling the s-wave zero analytically:
         σ = y⁴ β_i β_f/(256π) [Ñ/(a²(a² − b²)) + P (s − 4m_h²) h(w)/a⁴],
         Ñ = 2(16m⁴s − 64m⁴m_h² + 8m²m_h²s − m_h⁴s + 4m_h⁶),  a² − b² = m²(s − 4m_h²) + m_h⁴,
         h(w) = (artanh w − w)/w³,  β_{i,f} = √(1 − 4m_{ψ,h′}²/s).
@@ -444,16 +461,17 @@ def sigma_annihilation(p, s):
     return jnp.where(open_, sigma, 0.0)
 
 
-# ---------------------------------------------------------------------------- dark Higgs (SPEC §4.6)
+# -------------------------------------------------------------- dark Higgs (docs/physics/dark-photon.md §4.6)
 def width_hp_to_ee(p):
-    """Γ(h′ → e⁺e⁻) = θ² m_e² m_h′/(8π v²) (1 − 4m_e²/m_h′²)^{3/2} [GeV] (SPEC §4.6, [C] (50));
-    0 below threshold."""
+    """Γ(h′ → e⁺e⁻) = θ² m_e² m_h′/(8π v²) (1 − 4m_e²/m_h′²)^{3/2}
+    [GeV] (docs/physics/dark-photon.md §4.6, [C] (50)); 0 below threshold."""
     return p.theta**2 * M_E**2 * p.m_hp / (8.0 * jnp.pi * V_HIGGS**2) * threshold_beta(p.m_hp, M_E) ** 3
 
 
 def lifetime_hp(p):
-    """h′ lifetime ħ/Γ(h′ → e⁺e⁻) [s] (SPEC §4.6, [C] (50): e⁺e⁻ is the only channel kept, so the
-    result holds for 2m_e < m_h′ ≲ 2m_μ). Eagerly m_h′ ≤ 2m_e raises ValueError; θ = 0 gives inf."""
+    """h′ lifetime ħ/Γ(h′ → e⁺e⁻) [s] (docs/physics/dark-photon.md §4.6, [C] (50):
+    e⁺e⁻ is the only channel kept, so the result holds for 2m_e < m_h′ ≲ 2m_μ). Eagerly m_h′ ≤ 2m_e raises
+    ValueError; θ = 0 gives inf."""
     if is_concrete(p.m_hp):
         check_range("m_hp", p.m_hp, lo=2.0 * M_E, unit="GeV", lo_open=True,
                     why="lifetime_hp keeps only h′ → e⁺e⁻")
@@ -462,17 +480,18 @@ def lifetime_hp(p):
     return jnp.where(pos, HBAR_GEV_S / jnp.where(pos, width, 1.0), jnp.inf)
 
 
-# ---------------------------------------------------------------------------- direct detection (SPEC §4.7)
+# -------------------------------------------------------- direct detection (docs/physics/dark-photon.md §4.7)
 def nucleon_couplings(p):
     """(f_p, f_n) = (2g_V^u + g_V^d, g_V^u + 2g_V^d) = (εe + ε_Z g/(2c_W)(½ − 2s_W²), −ε_Z g/(4c_W))
-    (SPEC §4.7, [C] (52))."""
+    (docs/physics/dark-photon.md §4.7, [C] (52))."""
     g_u, _ = _couplings(p, QUARK_CHARGES[0], _T3_QUARK["u"])
     g_d, _ = _couplings(p, QUARK_CHARGES[1], _T3_QUARK["d"])
     return 2.0 * g_u + g_d, g_u + 2.0 * g_d
 
 
 def sigma_dm_nucleus(p, A, Z, v):
-    """σ_ψN = g_ψ² μ_N² v² F_N²/(2π m_X⁴) [GeV⁻²], F_N = Z f_p + (A−Z) f_n (SPEC §4.7, [C] (51)–(54)).
+    """σ_ψN = g_ψ² μ_N² v² F_N²/(2π m_X⁴) [GeV⁻²], F_N = Z f_p + (A−Z) f_n (docs/physics/dark-photon.md §4.7,
+    [C] (51)–(54)).
 
     Coherent vector part of the velocity-suppressed axial(ψ)×vector(N) contact interaction
     (q² ≪ m_X²), nuclear form factor neglected; v = DM–nucleus relative velocity in units of c;
@@ -485,16 +504,17 @@ def sigma_dm_nucleus(p, A, Z, v):
 
 
 def sigma_dm_electron(p, v):
-    """σ_ψe = g_ψ² μ_e² v² (g_V^e)²/(2π m_X⁴) [GeV⁻²] (SPEC §4.7, [C] (55)); v in units of c,
-    exact reduced mass μ_e (≃ m_e for m_ψ ≫ m_e)."""
+    """σ_ψe = g_ψ² μ_e² v² (g_V^e)²/(2π m_X⁴) [GeV⁻²] (docs/physics/dark-photon.md §4.7, [C] (55));
+    v in units of c, exact reduced mass μ_e (≃ m_e for m_ψ ≫ m_e)."""
     g_e, _ = _couplings(p, _Q_LEPTON, _T3_LEPTON)
     mu = p.m_psi * M_E / (p.m_psi + M_E)
     return g_psi(p) ** 2 * mu**2 * v**2 * g_e**2 / (2.0 * jnp.pi * p.m_x**4)
 
 
 def sigma_self_interaction(p):
-    """σ_ψψ ~ g_ψ⁴ m_ψ²/(4π m_X⁴) [GeV⁻²] (SPEC §4.7, [C] (56)): Born, contact limit m_X ≫ m_ψ v.
-    ORDER OF MAGNITUDE only (an O(1) spin factor is not fixed, SPEC §8 item 12)."""
+    """σ_ψψ ~ g_ψ⁴ m_ψ²/(4π m_X⁴) [GeV⁻²] (docs/physics/dark-photon.md §4.7, [C] (56)): Born,
+    contact limit m_X ≫ m_ψ v. ORDER OF MAGNITUDE only (an O(1) spin factor is not fixed,
+    docs/physics/conventions.md §8.12)."""
     return g_psi(p) ** 4 * p.m_psi**2 / (4.0 * jnp.pi * p.m_x**4)
 
 
@@ -524,16 +544,18 @@ def summary(p):
     return {k: float(v) for k, v in out.items()}
 
 
-# ---------------------------------------------------------------------------- relic density (SPEC §4.5)
+# ----------------------------------------------------------- relic density (docs/physics/dark-photon.md §4.5)
 def sigma_v_lab(p, eps):
-    """σ·v_lab [GeV⁻²] of ψψ → h′h′ at s = 4m_ψ²(1+ε), v_lab = 2√(ε(1+ε))/(1+2ε) (SPEC §5.5)."""
+    """σ·v_lab [GeV⁻²] of ψψ → h′h′ at s = 4m_ψ²(1+ε), v_lab = 2√(ε(1+ε))/(1+2ε)
+    (docs/physics/resonant-alp.md §5.5)."""
     eps = jnp.asarray(eps, dtype=jnp.float64)
     v_lab = 2.0 * jnp.sqrt(eps * (1.0 + eps)) / (1.0 + 2.0 * eps)
     return sigma_annihilation(p, 4.0 * p.m_psi**2 * (1.0 + eps)) * v_lab
 
 
 def thermal_sigma_v(T, p):
-    """Gondolo–Gelmini ⟨σv⟩(T) [GeV⁻²] of ψψ → h′h′ from the exact σ (SPEC §4.5, §5.5)."""
+    """Gondolo–Gelmini ⟨σv⟩(T) [GeV⁻²] of ψψ → h′h′ from the exact σ (docs/physics/dark-photon.md §4.5,
+    docs/physics/resonant-alp.md §5.5)."""
     return averages.sigma_v_gg(lambda eps: sigma_v_lab(p, eps), p.m_psi, T)
 
 
@@ -543,11 +565,12 @@ _SAFE_POINT = Params(m_x=2.1, epsilon=1e-3, delta=5e-3, alpha_x=2.33e-3, m_psi=0
 
 
 def relic(p, settings=solver.DEFAULT, history=0):
-    """Freeze-out of ψ into h′h′ (SPEC §4.5, [C] (48)–(49)): the NBE with g_ψ = 2 (Majorana) and the
-    exact GG-averaged σ; returns a :class:`bkdm.cosmo.freeze_out.FreezeOutResult` (pure, jittable),
-    NaN with ``status = solver.STATUS_INVALID_INPUT`` at a point outside the model's validity.
-    ψψ → h′h′ has no s-channel resonance (the h′ pole lies below threshold, m_h′ < m_ψ), so ⟨σv⟩ is
-    smooth in ln x and the tail uses the interpolated rule of ``freeze_out._tail_integral``."""
+    """Freeze-out of ψ into h′h′ (docs/physics/dark-photon.md §4.5, [C] (48)–(49)):
+    the NBE with g_ψ = 2 (Majorana) and the exact GG-averaged σ; returns a
+    :class:`bkdm.cosmo.freeze_out.FreezeOutResult` (pure, jittable), NaN with ``status =
+    solver.STATUS_INVALID_INPUT`` at a point outside the model's validity. ψψ → h′h′ has no s-channel
+    resonance (the h′ pole lies below threshold, m_h′ < m_ψ), so ⟨σv⟩ is smooth in ln x and the tail uses the
+    interpolated rule of ``freeze_out._tail_integral``."""
     status = validity_status(p)
     p = base.safe_params(p, status == 0, _SAFE_POINT)
     result = freeze_out.solve(thermal_sigma_v, p, p.m_psi, 2.0, settings, history=history,
@@ -556,6 +579,7 @@ def relic(p, settings=solver.DEFAULT, history=0):
 
 
 def omega_h2(p, settings=solver.DEFAULT):
-    """Relic density Ω_ψ h² (SPEC §4.5). Raises SolverError eagerly if the solve fails; NaN when traced."""
+    """Relic density Ω_ψ h² (docs/physics/dark-photon.md §4.5). Raises SolverError eagerly if the solve fails;
+    NaN when traced."""
     r = relic(p, settings)
     return solver.checked(r.omega_h2, r.status, "dark-photon freeze-out")

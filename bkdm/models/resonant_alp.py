@@ -1,16 +1,18 @@
-"""Resonant ALP-portal dark matter of Ding et al., arXiv:2504.00383 ([D]); SPEC §5.1–5.3.
+"""Resonant ALP-portal dark matter of Ding et al., arXiv:2504.00383 ([D]);
+docs/physics/resonant-alp.md §5.1–5.3.
 
 A pseudoscalar a couples to photons (g_aγγ), to W bosons (g_aWW, which induces b → s a at one
 loop) and to a Majorana fermion χ (g_aχχ, derivative coupling). Units: GeV (natural units) and
 GeV⁻¹ for the couplings; the detector radius and decay lengths are in metres.
 
-Conventions and known issues (SPEC §8 items 6, 8):
+Conventions and known issues (docs/physics/conventions.md §8.6, §8.8):
 
 * ``normalisation="consistent"`` (default) uses the χχ → γγ and χγ → χγ rates implied by the
   widths (2.6), (2.7) with the on-shell Majorana vertex y_χ γ₅, y_χ = 4 g_aχχ m_χ: this is ¼ of the
   printed (A.1) and 2× the printed (A.4). ``normalisation="as_printed"`` reproduces [D]'s formulas.
 * (A.5), χa → χa, is dropped: the printed formula is garbled (undefined symbols, unbalanced
-  brackets) and the process is Boltzmann suppressed by e^{−m_a/T} ≈ e^{−40} at freeze-out (SPEC §5.3).
+  brackets) and the process is Boltzmann suppressed by e^{−m_a/T} ≈ e^{−40} at freeze-out
+  (docs/physics/resonant-alp.md §5.3).
 * The invisible fraction combines [D]'s two scenarios — missing energy (5.3), BR(a → χχ), and an
   ALP escaping the detector before decaying to photons (5.1), (5.2) — into the physical
   BR(a → χχ) + BR(a → γγ)·P_a(R) with cτ_a = 1/Γ_a (total width). [D] treats the scenarios
@@ -56,7 +58,7 @@ PARAMETERS = {
 class Params(ModelParams):
     """Parameters of [D]'s model: masses [GeV], couplings [GeV⁻¹], detector radius R [m].
 
-    Static options: ``normalisation`` ∈ {"consistent", "as_printed"} (SPEC §8 item 6),
+    Static options: ``normalisation`` ∈ {"consistent", "as_printed"} (docs/physics/conventions.md §8.6),
     ``form_factor`` ∈ {"grvdv" (f₀ of GRvDV 2023), "ding" (F_K of [D] (3.3))} for B → K a,
     ``boost`` ∈ {"exact" (βγ = |p_a|/m_a in the B rest frame), "ding" (βγ ≃ m_B/(2m_a), [D] below (5.2))}.
     """
@@ -141,14 +143,15 @@ def dm_mass(p):
     return p.m_chi
 
 
-# ------------------------------------------------------------------------------ ALP decays, SPEC §5.1
+# -------------------------------------------------------------- ALP decays, docs/physics/resonant-alp.md §5.1
 def width_to_photons(p):
-    """Γ(a → γγ) = g_aγγ² m_a³/(64π) [GeV]  (SPEC §5.1, [D] (2.6))."""
+    """Γ(a → γγ) = g_aγγ² m_a³/(64π) [GeV]  (docs/physics/resonant-alp.md §5.1, [D] (2.6))."""
     return p.g_agg**2 * p.m_a**3 / (64.0 * jnp.pi)
 
 
 def width_to_dm(p):
-    """Γ(a → χχ) = g_aχχ² m_a m_χ²/π · √(1 − 4m_χ²/m_a²) [GeV], Majorana χ  (SPEC §5.1, [D] (2.7)).
+    """Γ(a → χχ) = g_aχχ² m_a m_χ²/π · √(1 − 4m_χ²/m_a²) [GeV], Majorana χ
+    (docs/physics/resonant-alp.md §5.1, [D] (2.7)).
 
     Exactly 0, with a finite gradient, for m_a ≤ 2m_χ.
     """
@@ -156,8 +159,8 @@ def width_to_dm(p):
 
 
 def widths(p):
-    """Partial widths of the ALP [GeV]: {"gamgam": Γ_aγ, "chichi": Γ_aχ}  (SPEC §5.1); NaN at a point
-    outside the model's validity (``CONDITIONS``)."""
+    """Partial widths of the ALP [GeV]: {"gamgam": Γ_aγ, "chichi": Γ_aχ}
+    (docs/physics/resonant-alp.md §5.1); NaN at a point outside the model's validity (``CONDITIONS``)."""
     return _valid(p, {"gamgam": width_to_photons(p), "chichi": width_to_dm(p)})
 
 
@@ -166,12 +169,14 @@ def _total_width(p):
 
 
 def total_width(p):
-    """Γ_a = Γ_aχ θ(m_a − 2m_χ) + Γ_aγ [GeV]  (SPEC §5.1, [D] (A.2), (A.3)); NaN outside the validity."""
+    """Γ_a = Γ_aχ θ(m_a − 2m_χ) + Γ_aγ [GeV]  (docs/physics/resonant-alp.md §5.1, [D] (A.2), (A.3));
+    NaN outside the validity."""
     return _valid(p, _total_width(p))
 
 
 def dm_yukawa(p):
-    """Effective on-shell pseudoscalar Yukawa y_χ = 4 g_aχχ m_χ (dimensionless; SPEC §5.1).
+    """Effective on-shell pseudoscalar Yukawa y_χ = 4 g_aχχ m_χ (dimensionless;
+    docs/physics/resonant-alp.md §5.1).
 
     −g_aχχ ∂_μa χ̄γ^μγ⁵χ → 2i g_aχχ m_χ a χ̄γ⁵χ on shell; the Majorana Wick factor 2 makes the vertex
     y_χ γ⁵, and with a ½ for identical final fermions Γ(a → χχ) = y_χ² m_a β/(16π) reproduces (2.7).
@@ -190,23 +195,25 @@ def _branching_ratios(p):
 
 
 def br_to_dm(p):
-    """BR(a → χχ) = Γ_aχ/Γ_a  (SPEC §5.1, [D] Fig. 1)."""
+    """BR(a → χχ) = Γ_aχ/Γ_a  (docs/physics/resonant-alp.md §5.1, [D] Fig. 1)."""
     return _branching_ratios(p)[0]
 
 
 def br_to_photons(p):
-    """BR(a → γγ) = Γ_aγ/Γ_a  (SPEC §5.1, [D] Fig. 1)."""
+    """BR(a → γγ) = Γ_aγ/Γ_a  (docs/physics/resonant-alp.md §5.1, [D] Fig. 1)."""
     return _branching_ratios(p)[1]
 
 
-# ------------------------------------------------------------------------------ B → K a, SPEC §5.2
+# ----------------------------------------------------------------- B → K a, docs/physics/resonant-alp.md §5.2
 def top_loop_function(x):
-    """f(x) = x[1 + x(ln x − 1)]/(1 − x)² (Izaguirre–Lin–Shuve 1611.09355; SPEC §5.2, [D] (3.5)); x ≠ 1."""
+    """f(x) = x[1 + x(ln x − 1)]/(1 − x)² (Izaguirre–Lin–Shuve 1611.09355; docs/physics/resonant-alp.md §5.2,
+    [D] (3.5)); x ≠ 1."""
     return x * (1.0 + x * (np.log(x) - 1.0)) / (1.0 - x) ** 2
 
 
 def c_sb():
-    """C_sb = −3m_W²/(16π²v²) V_ts* V_tb f(m_t²/m_W²)  (SPEC §5.2, [D] (3.2)); ≈ +1.010e-4.
+    """C_sb = −3m_W²/(16π²v²) V_ts* V_tb f(m_t²/m_W²)  (docs/physics/resonant-alp.md §5.2,
+    [D] (3.2)); ≈ +1.010e-4.
 
     Real, with the standard CKM phase convention V_ts* V_tb = −|V_ts V_tb| (V_ts < 0); only |C_sb|
     enters the rates. Python float (fixed SM inputs of bkdm.constants).
@@ -224,12 +231,12 @@ def _check_open(p, m_meson, channel):
 
 def br_b_to_k(p):
     """BR(B⁺ → K⁺ a) = τ_B g_aWW²|C_sb|² F²(m_a²)(m_B² − m_K²)² λ^{1/2}(m_B², m_K², m_a²)/(64π m_B³)
-    (SPEC §5.2, [D] (3.1)).
+    (docs/physics/resonant-alp.md §5.2, [D] (3.1)).
 
     F = GRvDV f₀ (``form_factor="grvdv"``) or [D]'s F_K (3.3) (``"ding"``). This equals [C] (8)
-    (SPEC §2.3) with |c^V_sb|/f_a = g_aWW|C_sb|. An eager call with m_a ≥ m_B − m_K raises ValueError;
-    under jit the closed channel gives exactly 0 with a finite gradient, and a point outside the
-    model's validity NaN.
+    (docs/physics/alp.md §2.3) with |c^V_sb|/f_a = g_aWW|C_sb|. An eager call with m_a ≥ m_B − m_K
+    raises ValueError; under jit the closed channel gives exactly 0 with a finite gradient,
+    and a point outside the model's validity NaN.
     """
     _check_open(p, c.M_K_PLUS, "B⁺ → K⁺ a")
     return _valid(p, _br_b_to_k(p))
@@ -250,7 +257,7 @@ def _br_b_to_k(p):
 
 def br_b_to_kstar(p):
     """BR(B⁺ → K*⁺ a) = τ_B |c^A_sb/f_a|² A₀²(m_a²) λ^{3/2}(m_B², m_K*², m_a²)/(64π m_B³), with
-    |c^A_sb|/f_a = g_aWW|C_sb|  (SPEC §2.3, [C] (9); [D] has no B → K* a).
+    |c^A_sb|/f_a = g_aWW|C_sb|  (docs/physics/alp.md §2.3, [C] (9); [D] has no B → K* a).
 
     Mapping: L_eff = −g_aWW C_sb ∂_μa s̄γ^μ P_L b = ∂_μa/(2f_a) s̄γ^μ(c^V + c^A γ₅)b of [C] (3) with
     c^V/f_a = −g_aWW C_sb, c^A/f_a = +g_aWW C_sb. Inserting c^V into [C] (8) reproduces [D] (3.1)
@@ -280,14 +287,16 @@ def boost_in_b_decay(p):
 
 
 def decay_length(p):
-    """Proper decay length cτ_a = ħc/Γ_a [m] (total width; SPEC §5.2); +inf for a stable ALP (Γ_a = 0)."""
+    """Proper decay length cτ_a = ħc/Γ_a [m] (total width; docs/physics/resonant-alp.md §5.2);
+    +inf for a stable ALP (Γ_a = 0)."""
     total = _total_width(p)
     has_width = total > 0.0
     return jnp.where(has_width, c.HBARC_GEV_M / jnp.where(has_width, total, 1.0), jnp.inf)
 
 
 def lab_decay_length(p):
-    """Decay length in the B⁺ rest frame L_a = βγ cτ_a [m]  (SPEC §5.2, [D] (5.2)); +inf if Γ_a = 0."""
+    """Decay length in the B⁺ rest frame L_a = βγ cτ_a [m]  (docs/physics/resonant-alp.md §5.2, [D] (5.2));
+    +inf if Γ_a = 0."""
     total = _total_width(p)
     has_width = total > 0.0
     return jnp.where(has_width, boost_in_b_decay(p) * c.HBARC_GEV_M / jnp.where(has_width, total, 1.0),
@@ -295,7 +304,8 @@ def lab_decay_length(p):
 
 
 def escape_probability(p):
-    """P_a(R) = exp(−R/(βγ cτ_a)) = exp(−R Γ_a/(βγ ħc))  (SPEC §5.2, [D] (5.2)); R = detector_radius.
+    """P_a(R) = exp(−R/(βγ cτ_a)) = exp(−R Γ_a/(βγ ħc))  (docs/physics/resonant-alp.md §5.2, [D] (5.2));
+    R = detector_radius.
 
     Total width Γ_a in cτ_a ([D] writes τ_a ≃ 1/Γ_aγ, equal when BR(a → γγ) ≃ 1). 0 when βγ = 0.
     """
@@ -306,7 +316,7 @@ def escape_probability(p):
 
 
 def invisible_fraction(p):
-    """P_inv = BR(a → χχ) + BR(a → γγ)·P_a(R)  (SPEC §2.5 form; [D] (5.1)–(5.3) combined).
+    """P_inv = BR(a → χχ) + BR(a → γγ)·P_a(R)  (docs/physics/alp.md §2.5 form; [D] (5.1)–(5.3) combined).
 
     [D] treats the two terms as separate scenarios (displaced diphoton (5.1), missing energy (5.3));
     physically an ALP is unseen if it decays to χχ or leaves the detector before decaying to γγ.
@@ -316,11 +326,12 @@ def invisible_fraction(p):
 
 
 def br_b_to_k_invisible(p):
-    """BR(B⁺ → K⁺ a) × P_inv — the B⁺ → K⁺ + invisible signal (SPEC §5.2, [D] (5.1), (5.3))."""
+    """BR(B⁺ → K⁺ a) × P_inv — the B⁺ → K⁺ + invisible signal (docs/physics/resonant-alp.md §5.2,
+    [D] (5.1), (5.3))."""
     return br_b_to_k(p) * invisible_fraction(p)
 
 
-# ------------------------------------------------------------------------------ rates, SPEC §5.3
+# ------------------------------------------------------------------- rates, docs/physics/resonant-alp.md §5.3
 def _sigma_v_denominator(p):
     """2π for (A.1) as printed, 8π for the normalisation consistent with (2.6), (2.7)."""
     return 2.0 * jnp.pi if p.normalisation == "as_printed" else 8.0 * jnp.pi
@@ -328,9 +339,9 @@ def _sigma_v_denominator(p):
 
 def sigma_v_lab(p, s, s_minus_ma2=None):
     """(σ v_lab)(χχ → a* → γγ) = g_aχχ² g_aγγ² m_χ² s³ / (N (s − 2m_χ²)[(s − m_a²)² + m_a²Γ_a²]) [GeV⁻²]
-    (SPEC §5.3, [D] (A.1)); s [GeV²].
+    (docs/physics/resonant-alp.md §5.3, [D] (A.1)); s [GeV²].
 
-    N = 2π as printed, 8π consistent (SPEC §8 item 6); Γ_a = total width (A.2), (A.3);
+    N = 2π as printed, 8π consistent (docs/physics/conventions.md §8.6); Γ_a = total width (A.2), (A.3);
     v_lab = √(s(s − 4m_χ²))/(s − 2m_χ²). Exactly 0 below threshold, s < 4m_χ². ``s_minus_ma2``:
     s − m_a² computed without cancellation by the caller (thermal averages of a 1e-12-narrow peak).
     """
@@ -353,7 +364,7 @@ _SERIES_COEFFS = np.array([(n + 1.0) * (n + 2.0) * (n + 3.0) / (6.0 * (n + 5.0))
 
 def scattering_t_integral(q, m2):
     """I(Q) = ∫₀^Q du u⁴/(u + M)² = Q³/3 − MQ² + 3M²Q − 4M³ ln(1 + Q/M) + M³Q/(Q + M) [GeV¹⁰]
-    (SPEC §5.3, [D] (A.4) bracket); Q, M = m_a² [GeV²].
+    (docs/physics/resonant-alp.md §5.3, [D] (A.4) bracket); Q, M = m_a² [GeV²].
 
     The closed form cancels catastrophically for Q ≪ M (I ≃ Q⁵/(5M²)). For Q ≤ M use instead the
     positive-term series in w = Q/(Q + M) ≤ ½ (substitution u = Mw'/(1 − w')):
@@ -372,12 +383,13 @@ def scattering_t_integral(q, m2):
 
 
 def elastic_momentum_transfer(p, omega):
-    """∫_{−Q}^0 dt (−t) Σ|M(χγ → χγ)|² = κ g_aχχ² g_aγγ² m_χ² I(Q) [GeV⁸]  (SPEC §5.3, [D] (A.4)).
+    """∫_{−Q}^0 dt (−t) Σ|M(χγ → χγ)|² = κ g_aχχ² g_aγγ² m_χ² I(Q) [GeV⁸]
+    (docs/physics/resonant-alp.md §5.3, [D] (A.4)).
 
     ω = photon energy in the χ rest frame [GeV]; Q = 4k_cm² = 4m_χω²/(m_χ + 2ω); M = m_a²;
     κ = 8 as printed, 16 consistent (Σ|M|² = y_χ² g_aγγ² (−t)³/(t − m_a²)², y_χ = 4g_aχχ m_χ,
     summed over all spins and polarisations). Only the photon is included: χa → χa (A.5) is dropped
-    (garbled as printed and suppressed by e^{−m_a/T}; SPEC §5.3).
+    (garbled as printed and suppressed by e^{−m_a/T}; docs/physics/resonant-alp.md §5.3).
     """
     omega = jnp.asarray(omega, dtype=jnp.float64)
     kappa = 8.0 if p.normalisation == "as_printed" else 16.0
@@ -385,8 +397,8 @@ def elastic_momentum_transfer(p, omega):
     return kappa * (p.g_achichi * p.g_agg * p.m_chi) ** 2 * scattering_t_integral(q, p.m_a**2)
 
 
-# ------------------------------------------------------------------------------ relic density (SPEC §5.4–5.6)
-X_FINAL = 1.0e4  # evolution end point x = m_χ/T of [D] (SPEC §5.6: "x ~ 10³–10⁴")
+# ------------------------------------------------------ relic density (docs/physics/resonant-alp.md §5.4–5.6)
+X_FINAL = 1.0e4  # evolution end point x = m_χ/T of [D] (docs/physics/resonant-alp.md §5.6: "x ~ 10³–10⁴")
 
 
 def _sigma_v_lab_eps(p, eps, eps_minus_eps_r):
@@ -396,19 +408,21 @@ def _sigma_v_lab_eps(p, eps, eps_minus_eps_r):
 
 
 def thermal_sigma_v(T, p):
-    """Gondolo–Gelmini ⟨σv⟩(T) [GeV⁻²] of χχ → a* → γγ, resonance-aware (SPEC §5.5, [D] (4.12))."""
+    """Gondolo–Gelmini ⟨σv⟩(T) [GeV⁻²] of χχ → a* → γγ, resonance-aware (docs/physics/resonant-alp.md §5.5,
+    [D] (4.12))."""
     return averages.sigma_v_gg(lambda e, de: _sigma_v_lab_eps(p, e, de), p.m_chi, T,
                                resonance=(p.m_a, _total_width(p)))
 
 
 def thermal_sigma_v_2(T, p):
-    """⟨σv⟩₂(T) [GeV⁻²], the p²/(3E) moment of the annihilation term (SPEC §5.5, [D] (4.13) corrected)."""
+    """⟨σv⟩₂(T) [GeV⁻²], the p²/(3E) moment of the annihilation term (docs/physics/resonant-alp.md §5.5,
+    [D] (4.13) corrected)."""
     return averages.sigma_v_2(lambda e, de: _sigma_v_lab_eps(p, e, de), p.m_chi, T,
                               resonance=(p.m_a, _total_width(p)))
 
 
 def momentum_transfer_rate(T, p):
-    """γ(T) [GeV] from χγ → χγ (SPEC §5.4, [D] (4.5), (A.4)); photons, g_χ = 2.
+    """γ(T) [GeV] from χγ → χγ (docs/physics/resonant-alp.md §5.4, [D] (4.5), (A.4)); photons, g_χ = 2.
 
     Always the full integral. The low-temperature form γ ≃ 4.998e5 (κ/16) g_aχχ²g_aγγ² T¹⁰/(m_χ m_a⁴)
     (docs/physics/resonant-alp.md §5.4) is an expansion in ~110/x, x = m_χ/T (first correction
@@ -425,7 +439,8 @@ _SAFE_POINT = Params(m_a=2.0, m_chi=0.954, g_agg=1e-4, g_aww=1e-4, g_achichi=3.7
 
 
 def relic(p, method="cbe", settings=solver.DEFAULT, x_final=X_FINAL, elastic="nr", history=0):
-    """Relic abundance of χ (Majorana, g = 2) by resonant freeze-out through the ALP (SPEC §5.4–5.6).
+    """Relic abundance of χ (Majorana, g = 2) by resonant freeze-out through the ALP
+    (docs/physics/resonant-alp.md §5.4–5.6).
 
     ``method="cbe"``: coupled (Y, y) system with early kinetic decoupling ([D] (4.8)–(4.9));
     ``"nbe"``: the standard number-density equation (kinetic equilibrium assumed). Both evolve to
@@ -466,11 +481,12 @@ def relic_with_rate_factors(p, annihilation_factor=1.0, gamma_factor=1.0, hubble
 
         ⟨σv⟩, ⟨σv⟩₂ → a·⟨σv⟩, a·⟨σv⟩₂,    γ(T) → b·γ(T) + c·H̃(T)     (a, b, c ≥ 0, dimensionless)
 
-    (a, b) = (4, ½) turns ``normalisation="consistent"`` into ``"as_printed"`` (SPEC §8 item 6: the
-    printed (A.1) is 4× the consistent σv, the printed (A.4) ½× the consistent γ); (b, c) = (0, 10¹⁰)
-    keeps T_χ = T at every x, i.e. the NBE evaluated to ``x_final`` (a finite γ × 10²⁰ is *not* an
-    NBE where annihilation never freezes, e.g. r = ½, because γ/H falls steeply: ∝ T^5.5 at x = 20,
-    T⁸ only from x ~ 10⁴ on; by 7e19 from x = 20 to 10⁴ at r = 0.477)."""
+    (a, b) = (4, ½) turns ``normalisation="consistent"`` into ``"as_printed"``
+    (docs/physics/conventions.md §8.6: the printed (A.1) is 4× the consistent σv, the printed (A.4)
+    ½× the consistent γ); (b, c) = (0, 10¹⁰) keeps T_χ = T at every x, i.e. the NBE evaluated to ``x_final``
+    (a finite γ × 10²⁰ is *not* an NBE where annihilation never freezes, e.g. r = ½,
+    because γ/H falls steeply: ∝ T^5.5 at x = 20, T⁸ only from x ~ 10⁴ on; by 7e19 from x = 20 to 10⁴
+    at r = 0.477)."""
     status = validity_status(p)
     p = base.safe_params(p, status == 0, _SAFE_POINT)
     args = (p, annihilation_factor, gamma_factor, hubble_factor)
@@ -480,7 +496,8 @@ def relic_with_rate_factors(p, annihilation_factor=1.0, gamma_factor=1.0, hubble
 
 
 def omega_h2(p, method="cbe", settings=solver.DEFAULT, x_final=X_FINAL):
-    """Relic density Ω_χ h² (SPEC §5.6). Raises SolverError eagerly if the solve fails."""
+    """Relic density Ω_χ h² (docs/physics/resonant-alp.md §5.6). Raises SolverError eagerly if the
+    solve fails."""
     r = relic(p, method, settings, x_final)
     return solver.checked(r.omega_h2, r.status, f"resonant-ALP relic ({method})")
 
