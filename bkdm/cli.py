@@ -767,7 +767,7 @@ def make_plots(out):
         names = run.get("names") or [n for n in posterior.data_vars if posterior[n].ndim == 2
                                      and n not in ("omega_h2", "br_b_to_k_invisible", "relic_status")]
         plotting.plot_corner({n: np.asarray(posterior[n]).ravel() for n in names}, out / "corner",
-                             truths=best, log_scale=log_names)
+                             truths=best, log_scale=log_names, labels={n: _axis_label(run, n) for n in names})
         plotting.plot_trace(posterior, names, out / "trace", log_scale=log_names)
         plotting.plot_rank(posterior, names, out / "rank", log_scale=log_names)
         written += [out / "corner.png", out / "trace.png", out / "rank.png"]

@@ -288,20 +288,57 @@ def plot_belle2_bins(bins, path, title=LUMINOSITY_LABEL):
 
 
 # ------------------------------------------------------------------------------ (b) corner plot
-def plot_corner(samples, path, truths=None, log_scale=(), bins=30):
-    """Corner plot: 1-D histograms on the diagonal, 2-D histograms below it.
+# 2-D credible levels of the corner plot: the mass inside 1σ and 2σ of a 2-D Gaussian, 1 − exp(−k²/2)
+CORNER_LEVELS_2D = (1.0 - np.exp(-0.5), 1.0 - np.exp(-2.0))
+
+
+def _density_levels(hist, masses):
+    """Density thresholds of a 2-D histogram enclosing the given probability ``masses`` (highest
+    density first), ascending, for contour/contourf."""
+    flat = np.sort(hist.ravel())[::-1]
+    cumulative = np.cumsum(flat) / max(flat.sum(), np.finfo(float).tiny)
+    levels = [flat[min(int(np.searchsorted(cumulative, m)), flat.size - 1)] for m in masses]
+    return sorted(set(levels))
+
+
+def _smoothed_hist2d(x, y, bins, ranges):
+    """A 2-D histogram of the draws smoothed by a Gaussian of one bin (σ = 1 bin), its bin centres."""
+    from scipy.ndimage import gaussian_filter
+
+    hist, xe, ye = np.histogram2d(x, y, bins=bins, range=ranges)
+    return gaussian_filter(hist, 1.0), 0.5 * (xe[1:] + xe[:-1]), 0.5 * (ye[1:] + ye[:-1])
+
+
+@_styled
+def plot_corner(samples, path, truths=None, log_scale=(), bins=30, labels=None):
+    """Corner plot of posterior draws: marginal histograms on the diagonal (68 % central interval
+    shaded, median and ±1σ in the title), 2-D marginals below it as filled 1σ/2σ credible regions
+    (39.3 % and 86.5 % highest-density mass of a histogram smoothed by one bin) over the draws.
 
     ``samples``: {name: 1-D array of draws}; ``truths``: optional {name: value} (e.g. the best fit),
-    drawn as lines; ``log_scale``: names shown as log10(value).
+    drawn as lines and a star; ``log_scale``: names shown as log10(value); ``labels``: {name: axis
+    label} (e.g. :func:`model_parameter_label` with the unit); default :func:`parameter_label`.
+    Written as PNG and PDF (vector).
     """
     names = list(samples)
+    labels = labels or {}
     data = {k: np.log10(np.asarray(v, dtype=float)) if k in log_scale else np.asarray(v, dtype=float)
             for k, v in samples.items()}
-    marks = {k: (np.log10(v) if k in log_scale else v) for k, v in (truths or {}).items()}
-    labels = {k: f"log10 {k}" if k in log_scale else k for k in names}
+    marks = {k: (np.log10(v) if k in log_scale else v) for k, v in (truths or {}).items() if k in data}
+    axis_label = {k: labels.get(k) or parameter_label(k, log=k in log_scale) for k in names}
+    if labels:  # a given label gets the log10 wrapper here
+        axis_label.update({k: rf"$\log_{{10}}$ ({labels[k]})" for k in names
+                           if k in log_scale and k in labels})
+    ranges = {}
+    for k, v in data.items():
+        lo, hi = np.percentile(v, [0.1, 99.9]) if v.size else (0.0, 1.0)
+        pad = 0.05 * (hi - lo) if hi > lo else 0.5
+        ranges[k] = (lo - pad, hi + pad)
     n = len(names)
-    fig = _figure(2.2 * n + 0.6, 2.2 * n + 0.4)
+    size = 2.0 * n + 0.8
+    fig = _figure(size, size)
     axes = fig.subplots(n, n, squeeze=False)
+    colour = COLOURS["signal_sm"]
     for i, yi in enumerate(names):
         for j, xj in enumerate(names):
             ax = axes[i, j]
@@ -309,22 +346,63 @@ def plot_corner(samples, path, truths=None, log_scale=(), bins=30):
                 ax.set_visible(False)
                 continue
             if i == j:
-                ax.hist(data[xj], bins=bins, histtype="step", color="C0")
+                v = data[xj]
+                ax.hist(v, bins=bins, range=ranges[xj], histtype="stepfilled", color=colour, alpha=0.25)
+                ax.hist(v, bins=bins, range=ranges[xj], histtype="step", color=colour, lw=1.2)
+                q16, q50, q84 = np.percentile(v, [15.865, 50.0, 84.135])
+                ax.axvspan(q16, q84, color=colour, alpha=0.15, lw=0)
+                ax.axvline(q50, color=colour, lw=1.0, ls="--")
+                up, down = _plain_number(q84 - q50), _plain_number(q50 - q16)
+                text = rf"${_plain_number(q50)}^{{+{up}}}_{{-{down}}}$"
+                ax.set_title(text, fontsize=8)
                 ax.set_yticks([])
                 if xj in marks:
-                    ax.axvline(marks[xj], color="C3", lw=1)
+                    ax.axvline(marks[xj], color=COLOURS["signal_np"], lw=1.2)
+                ax.set_xlim(ranges[xj])
             else:
-                ax.hist2d(data[xj], data[yi], bins=bins, cmap="Blues")
+                x, y = data[xj], data[yi]
+                m = min(x.size, y.size)
+                ax.plot(x[:m], y[:m], ",", color="0.55", alpha=0.5, rasterized=True)
+                hist, xc, yc = _smoothed_hist2d(x[:m], y[:m], bins, (ranges[xj], ranges[yi]))
+                levels = _density_levels(hist, CORNER_LEVELS_2D[::-1])  # 2σ threshold first (lower)
+                if len(levels) == 2 and levels[0] < levels[1]:
+                    top = hist.max() + 1.0
+                    ax.contourf(xc, yc, hist.T, levels=[levels[0], top], colors=[colour], alpha=0.25)
+                    ax.contourf(xc, yc, hist.T, levels=[levels[1], top], colors=[colour], alpha=0.45)
+                    ax.contour(xc, yc, hist.T, levels=levels, colors=[colour], linewidths=[0.8, 1.2])
                 if xj in marks and yi in marks:
-                    ax.plot(marks[xj], marks[yi], "x", color="C3")
-                ax.set_ylabel(labels[yi] if j == 0 else "")
-            ax.set_xlabel(labels[xj] if i == n - 1 else "")
+                    ax.plot(marks[xj], marks[yi], "*", color=COLOURS["signal_np"], ms=8, mec="black",
+                            mew=0.5)
+                ax.set_xlim(ranges[xj])
+                ax.set_ylim(ranges[yi])
+                ax.set_ylabel(axis_label[yi] if j == 0 else "")
+                ax.yaxis.set_major_locator(MaxNLocator(4))
+            ax.xaxis.set_major_locator(MaxNLocator(4))
+            ax.set_xlabel(axis_label[xj] if i == n - 1 else "")
             if i < n - 1:
                 ax.tick_params(labelbottom=False)
+            else:
+                ax.tick_params(axis="x", labelrotation=30)
             if j > 0 and i != j:
                 ax.tick_params(labelleft=False)
+    if marks:
+        fig.legend(handles=[Line2D([], [], color=COLOURS["signal_np"], marker="*", ls="-", mec="black",
+                                   mew=0.5, label="best fit"),
+                            Patch(color=colour, alpha=0.45, label=r"2-D 1$\sigma$ (39 %) region"),
+                            Patch(color=colour, alpha=0.25, label=r"2-D 2$\sigma$ (86 %) region"),
+                            Patch(color=colour, alpha=0.15, label="1-D 68 % interval")],
+                   loc="upper right", fontsize=8, frameon=False)
     save(fig, path)
     return fig
+
+
+def _plain_number(x):
+    """A short mathtext number: 3 significant digits, ×10^k outside [10⁻², 10⁴)."""
+    x = float(x)
+    if x == 0 or 1e-2 <= abs(x) < 1e4:
+        return f"{x:.3g}"
+    exponent = int(np.floor(np.log10(abs(x))))
+    return rf"{x / 10**exponent:.2f}\times10^{{{exponent}}}"
 
 
 def _posterior_view(posterior, names, log_scale):
