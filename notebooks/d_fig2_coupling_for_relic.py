@@ -79,6 +79,8 @@ RESULTS = {"fast": FAST}
 
 M_A = 1.0  # GeV
 G_ACHICHI = 1e-2  # GeV⁻¹
+# [D]'s cosmology figures reach g_aWW = g_aγγ ~ 0.1 GeV⁻¹ far from the resonance, where BR(B → K a) > 1:
+# the points are built with br_limit=False (relic accepted; the B-decay BRs would be NaN there)
 # (factor on ⟨σv⟩ and ⟨σv⟩₂, factor on γ) relative to resonant_alp's "consistent" rates
 # (docs/physics/conventions.md §8.6)
 NORMALISATIONS = {"consistent": (1.0, 1.0), "as_printed": (4.0, 0.5)}
@@ -89,7 +91,7 @@ def relic_point(m_chi, g_agg, ann_factor, gamma_factor, hubble_factor):
     """(Ωh², status) of the cBE at x = 10⁴ for m_a = 1 GeV, g_aχχ = 1e-2 GeV⁻¹, g_aγγ = g_aWW = g_agg,
     with ⟨σv⟩, ⟨σv⟩₂ × ann_factor and γ(T) → gamma_factor γ(T) + hubble_factor H̃(T)
     (``resonant_alp.relic_with_rate_factors``: one compile serves both normalisations and the NBE)."""
-    p = ra.Params.cb_equals_cw(m_a=M_A, m_chi=m_chi, g_agg=g_agg, g_achichi=G_ACHICHI)
+    p = ra.Params.cb_equals_cw(m_a=M_A, m_chi=m_chi, g_agg=g_agg, g_achichi=G_ACHICHI, br_limit=False)
     r = ra.relic_with_rate_factors(p, ann_factor, gamma_factor, hubble_factor)
     return r.omega_h2, r.status
 
@@ -119,7 +121,7 @@ def coupling_for_relic(m_chi, ann, gam, hub, g_start, tol=5e-6, iterations=15):
 # m_χ = 0.47 GeV, T = m_χ/20: the ratios must be 4, 4 and ½ to round-off.
 
 # %%
-p_c = ra.Params.cb_equals_cw(m_a=M_A, m_chi=0.47, g_agg=1e-4, g_achichi=G_ACHICHI)
+p_c = ra.Params.cb_equals_cw(m_a=M_A, m_chi=0.47, g_agg=1e-4, g_achichi=G_ACHICHI, br_limit=False)
 p_p = p_c.replace(normalisation="as_printed")
 T_check = 0.47 / 20.0
 ratios = [float(f(T_check, p_p) / f(T_check, p_c))

@@ -68,6 +68,8 @@ RESULTS = {"fast": FAST}
 
 M_A = 1.0  # GeV
 G_ACHICHI = 1e-2  # GeV⁻¹
+# [D]'s cosmology figures reach g_aWW = g_aγγ ~ 0.1 GeV⁻¹ far from the resonance, where BR(B → K a) > 1:
+# the points are built with br_limit=False (relic accepted; the B-decay BRs would be NaN there)
 # (factor on ⟨σv⟩ and ⟨σv⟩₂, factor on γ) relative to resonant_alp's "consistent" rates
 # (docs/physics/conventions.md §8.6)
 NORMALISATIONS = {"consistent": (1.0, 1.0), "as_printed": (4.0, 0.5)}
@@ -78,7 +80,7 @@ def relic_point(m_chi, g_agg, ann_factor, gamma_factor, hubble_factor):
     """(Ωh², status) of the cBE at x = 10⁴ for m_a = 1 GeV, g_aχχ = 1e-2 GeV⁻¹, g_aγγ = g_aWW = g_agg,
     with ⟨σv⟩, ⟨σv⟩₂ × ann_factor and γ(T) → gamma_factor γ(T) + hubble_factor H̃(T)
     (``resonant_alp.relic_with_rate_factors``: one compile serves both normalisations and the NBE)."""
-    p = ra.Params.cb_equals_cw(m_a=M_A, m_chi=m_chi, g_agg=g_agg, g_achichi=G_ACHICHI)
+    p = ra.Params.cb_equals_cw(m_a=M_A, m_chi=m_chi, g_agg=g_agg, g_achichi=G_ACHICHI, br_limit=False)
     r = ra.relic_with_rate_factors(p, ann_factor, gamma_factor, hubble_factor)
     return r.omega_h2, r.status
 
@@ -152,7 +154,7 @@ RESULTS["curves"] = {k: {kk: vv.tolist() for kk, vv in v.items()} for k, v in cu
 
 # %%
 g_half = float(curves["consistent"]["g_agg_nbe"][np.isclose(r_grid, 0.5)][0])
-p_half = ra.Params.cb_equals_cw(m_a=M_A, m_chi=0.5 * M_A, g_agg=g_half, g_achichi=G_ACHICHI)
+p_half = ra.Params.cb_equals_cw(m_a=M_A, m_chi=0.5 * M_A, g_agg=g_half, g_achichi=G_ACHICHI, br_limit=False)
 delta = float(M_A * ra.total_width(p_half) / (4 * 0.25 * M_A**2))
 print(f"r = 1/2: g_agg = {g_half:.4e} GeV^-1, Gamma_a/m_a = {float(ra.total_width(p_half)) / M_A:.2e}")
 for x in (5.0, 20.0, 100.0):
@@ -280,7 +282,8 @@ if not FAST:
     t0 = time.perf_counter()
     pick = np.searchsorted(r_grid, [0.30, 0.40, 0.45, 0.49, 0.5, 0.55])
     nbe_library = jax.jit(jax.vmap(lambda m, g: ra.relic(
-        ra.Params.cb_equals_cw(m_a=M_A, m_chi=m, g_agg=g, g_achichi=G_ACHICHI), "nbe").omega_h2))
+        ra.Params.cb_equals_cw(m_a=M_A, m_chi=m, g_agg=g, g_achichi=G_ACHICHI, br_limit=False),
+        "nbe").omega_h2))
     om_lib = np.asarray(nbe_library(jnp.asarray(r_grid[pick] * M_A),
                                     jnp.asarray(curves["consistent"]["g_agg_nbe"][pick])))
     dev = om_lib / OMEGA_DM_H2 - 1

@@ -62,6 +62,8 @@ RESULTS = {"fast": FAST}
 
 M_A = 1.0  # GeV
 G_ACHICHI = 1e-2  # GeV⁻¹
+# [D]'s cosmology figures reach g_aWW = g_aγγ ~ 0.1 GeV⁻¹ far from the resonance, where BR(B → K a) > 1:
+# the points are built with br_limit=False (relic accepted; the B-decay BRs would be NaN there)
 R_VALUES = (0.45, 0.49, 0.50)
 COLOURS = {0.45: "tab:blue", 0.49: "tab:orange", 0.50: "tab:green"}  # [D] Fig. 4's colours
 # (factor on ⟨σv⟩ and ⟨σv⟩₂, factor on γ) relative to resonant_alp's "consistent" rates
@@ -74,7 +76,7 @@ def relic_history(m_chi, g_agg, ann_factor, gamma_factor, hubble_factor):
     """cBE result with history for m_a = 1 GeV, g_aχχ = 1e-2 GeV⁻¹, g_aγγ = g_aWW = g_agg,
     with ⟨σv⟩, ⟨σv⟩₂ × ann_factor and γ(T) → gamma_factor γ(T) + hubble_factor H̃(T)
     (``resonant_alp.relic_with_rate_factors``)."""
-    p = ra.Params.cb_equals_cw(m_a=M_A, m_chi=m_chi, g_agg=g_agg, g_achichi=G_ACHICHI)
+    p = ra.Params.cb_equals_cw(m_a=M_A, m_chi=m_chi, g_agg=g_agg, g_achichi=G_ACHICHI, br_limit=False)
     return ra.relic_with_rate_factors(p, ann_factor, gamma_factor, hubble_factor, history=N_HISTORY)
 
 
@@ -238,7 +240,7 @@ plt.close(fig)
 x_avg = np.geomspace(5.0, 1e4, N_AVERAGE)
 averages_ratio = jax.jit(jax.vmap(jax.vmap(
     lambda m, g, x: (lambda p: ra.thermal_sigma_v_2(m / x, p) / ra.thermal_sigma_v(m / x, p))(
-        ra.Params.cb_equals_cw(m_a=M_A, m_chi=m, g_agg=g, g_achichi=G_ACHICHI)),
+        ra.Params.cb_equals_cw(m_a=M_A, m_chi=m, g_agg=g, g_achichi=G_ACHICHI, br_limit=False)),
     in_axes=(None, None, 0)), in_axes=(0, 0, None)))
 sv_ratio = np.asarray(averages_ratio(jnp.asarray(m_b[:3]), jnp.asarray(g_b[:3]), jnp.asarray(x_avg)))
 fig, ax = plt.subplots(figsize=(6.0, 4.0))

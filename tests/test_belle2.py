@@ -341,6 +341,7 @@ def test_cached_likelihood_equals_the_pyhf_built_one(tmp_path, monkeypatch, raw_
 
     monkeypatch.setenv(compile_cache.CACHE_DIR_ENV, str(tmp_path))
     monkeypatch.delenv(compile_cache.NO_CACHE_ENV, raising=False)
+    monkeypatch.setattr(belle2, "EXPORT_PROGRAMS", True)  # the mechanism (off by default, first order only)
     Belle2Likelihood("hta")  # builds and stores
     build = Belle2Likelihood._build
 

@@ -220,9 +220,10 @@ def test_bestfit_objective_restored_from_disk_equals_the_compiled_one(cache, tmp
     """The best fit's value_and_grad (bkdm.inference.cached_objective): a second Problem of the same fit
     loads the exported program (no new entry) and returns what a cache-off build returns at every z —
     exactly: the same program compiled by the same XLA (a small fit without a relic solve)."""
-    from bkdm.inference import bestfit, fitspec
+    from bkdm.inference import bestfit, cached_objective, fitspec
     from bkdm.inference.joint import JointLikelihood
 
+    monkeypatch.setattr(cached_objective, "ENABLED", True)  # the mechanism (off by default, see there)
     path = tmp_path / "fit.toml"
     path.write_text(DARK_PHOTON_KSTAR_FIT)
     first = bestfit.Problem(JointLikelihood(fitspec.load(path)))

@@ -14,7 +14,8 @@ from bkdm.models import resonant_alp as ra
 
 # points with Ω_NBE h² = 0.12 (m_a = 1 GeV, g_aχχ = 1e-2 GeV⁻¹; g_aγγ = g_aWW tuned by a root search)
 NEAR = ra.Params(m_a=1.0, m_chi=0.49, g_agg=1.1165e-05, g_aww=1.1165e-05, g_achichi=1e-2)
-FAR_BELOW = ra.Params(m_a=1.0, m_chi=0.30, g_agg=1.2437e-01, g_aww=1.2437e-01, g_achichi=1e-2)
+# far below the resonance Ωh² = 0.12 needs g ~ 0.1 GeV⁻¹, where BR(B → K a) > 1: a cosmology-only point
+FAR_BELOW = ra.Params(m_a=1.0, m_chi=0.30, g_agg=1.2437e-01, g_aww=1.2437e-01, g_achichi=1e-2, br_limit=False)
 FAR_ABOVE = ra.Params(m_a=1.0, m_chi=0.60, g_agg=1.2306e-02, g_aww=1.2306e-02, g_achichi=1e-2)
 
 cbe = jax.jit(lambda p: ra.relic(p, "cbe"))

@@ -190,6 +190,11 @@ def _pyhf_backend(name):
 # conversion and the trace (seconds), and evaluates −2 ln L through two exported programs.
 _STATE_ARRAYS = ("np_index", "k_matrix", "sm_signal", "nuisance_index", "init", "bounds", "fixed", "_order",
                  "_data")
+# Exported-program cache of the likelihood (below): off. The exported −2 ln L supports grad and jvp to
+# first order only, and the nuisance profiler (bkdm.inference.nuisance_profile) needs its exact Hessian
+# (measured: jax.hessian of a restored likelihood fails inside custom_vmap_call). With it off every
+# process builds the likelihood with pyhf (seconds) and JAX's persistent cache serves the XLA compile.
+EXPORT_PROGRAMS = False
 _CACHE_NAME = "belle2-likelihood"
 
 
@@ -290,7 +295,8 @@ class Belle2Likelihood:
 
     Cost: a first construction spends seconds in pyhf (schema validation, model, JAX-backend set-up
     with eager array ops, one trace of the logpdf); afterwards one value+gradient evaluation takes
-    ~0.3 ms on a CPU core. With :mod:`bkdm.compile_cache` on (the default) the result — parameter
+    ~0.3 ms on a CPU core. With :data:`EXPORT_PROGRAMS` (off by default: exported programs are only
+differentiable to first order) and :mod:`bkdm.compile_cache` on, the result — parameter
     arrays and names, and −2 ln L exported (``jax.export``) as a value program and a value+gradient
     program over a symbolic batch axis — is stored keyed by the SHA-256 of the workspace and of the
     number-density files (and bkdm's source), and a later construction restores it in a fraction of a
@@ -307,11 +313,11 @@ class Belle2Likelihood:
         self._spec = spec
         self._workspace = self._model = self._with_data = None
         record = _cache_record(spec, channels)
-        state = _load_state(record)
+        state = _load_state(record) if EXPORT_PROGRAMS else None
         if state is None:
             validate_spec(spec)
             state = self._build(spec)
-            if compile_cache.enabled():
+            if EXPORT_PROGRAMS and compile_cache.enabled():
                 state = _store_state(record, state)
         for name in _STATE_ARRAYS:
             setattr(self, name, state[name])

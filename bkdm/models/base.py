@@ -117,6 +117,7 @@ class Condition:
     why: str = ""
     involves: tuple = ()
     detail: Callable | None = None
+    flavour: bool = False  # a B-decay condition (BR ≤ 1): waived by a Params option br_limit=False
 
     @property
     def parameters(self):
@@ -142,6 +143,15 @@ def nonnegative(name, unit=""):
 def finite(name, unit=""):
     """Condition: ``name`` is a finite real number."""
     return Condition(name, f"a finite real {name}", lambda p: _finite(getattr(p, name)), unit)
+
+
+def active(conditions, p):
+    """The conditions that define ``p``'s validity: all, or without the flavour ones (BR ≤ 1) when
+    ``p`` has the static option ``br_limit=False`` (a cosmology-only study at couplings flavour
+    excludes; the B-decay BRs themselves stay NaN there, :func:`holds_all` with every condition)."""
+    if getattr(p, "br_limit", True):
+        return tuple(conditions)
+    return tuple(c for c in conditions if not c.flavour)
 
 
 def holds_all(conditions, p):

@@ -60,7 +60,11 @@ class Params(ModelParams):
 
     Static options: ``normalisation`` ∈ {"consistent", "as_printed"} (docs/physics/conventions.md §8.6),
     ``form_factor`` ∈ {"grvdv" (f₀ of GRvDV 2023), "ding" (F_K of [D] (3.3))} for B → K a,
-    ``boost`` ∈ {"exact" (βγ = |p_a|/m_a in the B rest frame), "ding" (βγ ≃ m_B/(2m_a), [D] below (5.2))}.
+    ``boost`` ∈ {"exact" (βγ = |p_a|/m_a in the B rest frame), "ding" (βγ ≃ m_B/(2m_a), [D] below (5.2))},
+    ``br_limit`` (default True): BR(B⁺ → K⁺a) + BR(B⁺ → K*⁺a) ≤ 1 is part of the model's validity;
+    False for cosmology-only studies at couplings flavour excludes ([D] Figs. 2–3 far from the
+    resonance need g_aWW = g_aγγ ~ 0.1 GeV⁻¹): the point and its relic density are accepted, the
+    B-decay branching ratios stay NaN there.
     """
 
     m_a: jnp.ndarray = param()
@@ -72,6 +76,7 @@ class Params(ModelParams):
     normalisation: str = eqx.field(static=True, default="consistent")
     form_factor: str = eqx.field(static=True, default="grvdv")
     boost: str = eqx.field(static=True, default="exact")
+    br_limit: bool = eqx.field(static=True, default=True)
 
     @classmethod
     def cb_equals_cw(cls, m_a, m_chi, g_agg, g_achichi, **options):
@@ -82,7 +87,7 @@ class Params(ModelParams):
         check_choice("normalisation", self.normalisation, NORMALISATIONS)
         check_choice("form_factor", self.form_factor, FORM_FACTORS)
         check_choice("boost", self.boost, BOOSTS)
-        base.check_conditions(CONDITIONS, self)
+        base.check_conditions(base.active(CONDITIONS, self), self)
 
 
 # fit-level aliases (bkdm.inference.fitspec): r = m_χ/m_a ([D] fixes r, e.g. 0.477 in Table 1)
@@ -119,18 +124,24 @@ CONDITIONS = (
     Condition("g_aww", "BR(B⁺ → K⁺a) + BR(B⁺ → K*⁺a) ≤ 1",
               lambda p: _br_b_to_k(p) + _br_b_to_kstar(p) <= 1.0, "GeV^-1",
               why="a rate above the B⁺ width is outside the model's validity",
-              involves=("g_aww", "m_a"), detail=_br_detail),
+              involves=("g_aww", "m_a"), detail=_br_detail, flavour=True),
 )
 
 
 def validity_status(p):
     """0 where ``p`` satisfies every condition of ``CONDITIONS``, else ``solver.STATUS_INVALID_INPUT``."""
-    return base.validity_status(CONDITIONS, p)
+    return base.validity_status(base.active(CONDITIONS, p), p)
 
 
 def _valid(p, value):
     """``value`` (array or dict of arrays) at a valid ``p``, NaN at an invalid one (traced inputs)."""
-    return jax.tree_util.tree_map(lambda v: base.nan_unless_valid(CONDITIONS, p, v), value)
+    conditions = base.active(CONDITIONS, p)
+    return jax.tree_util.tree_map(lambda v: base.nan_unless_valid(conditions, p, v), value)
+
+
+def _valid_br(p, value):
+    """A B-decay BR: NaN outside every condition, BR ≤ 1 included even with ``br_limit=False``."""
+    return base.nan_unless_valid(CONDITIONS, p, value)
 
 
 def mediator_mass(p):
@@ -239,7 +250,7 @@ def br_b_to_k(p):
     and a point outside the model's validity NaN.
     """
     _check_open(p, c.M_K_PLUS, "B⁺ → K⁺ a")
-    return _valid(p, _br_b_to_k(p))
+    return _valid_br(p, _br_b_to_k(p))
 
 
 def _br_b_to_k(p):
@@ -266,7 +277,7 @@ def br_b_to_kstar(p):
     validity.
     """
     _check_open(p, c.M_KSTAR_PLUS, "B⁺ → K*⁺ a")
-    return _valid(p, _br_b_to_kstar(p))
+    return _valid_br(p, _br_b_to_kstar(p))
 
 
 def _br_b_to_kstar(p):
