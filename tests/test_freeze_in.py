@@ -30,6 +30,7 @@ def test_matches_scipy_radau():
     assert abs(float(r.omega_h2) / om - 1) < 1e-5
 
 
+@pytest.mark.slow  # ~45 s for an expected failure (issue 21 item 1, open): kept out of the default suite
 @pytest.mark.xfail(strict=True, reason="since the merge of main (hadronic ALP widths) this point ends at "
                    "status 1 (max_steps, NaN: reported, not silent); passed before the merge at 8e-8 — open")
 def test_dm_depleted_by_inverse_decays_matches_radau():
@@ -114,6 +115,7 @@ def test_scaling_laws():
     assert float(relic(BENCH.replace(m_chi=2e-3)).omega_h2) / base == pytest.approx(8.0, rel=2e-5)
 
 
+@pytest.mark.slow  # ~35 s; the freeze-in solve is checked against scipy Radau in the default suite
 def test_insensitive_to_initial_state():
     # the ALP thermalises (rates/H ~ 3–50 above T ~ 1 GeV), so the start temperature and whether
     # Y_a starts at 0 or at equilibrium matter at < 1e-4 (measured 1e-5 and 3e-7).
