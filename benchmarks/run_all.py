@@ -30,6 +30,7 @@ NUTS_TITLE = "NUTS: ALP default fit"
 TABLE1 = common.HERE.parent / "notebooks" / "figures" / "d_table1.md"
 POSTERIOR_RUNS = common.HERE / "posterior_runs.md"  # written by benchmarks/posterior.py
 POSTERIOR_READING = common.HERE / "posterior_notes.md"  # hand-written reading of those runs
+TWO_BODY_EVIDENCE = common.HERE / "two_body_evidence.md"  # written by benchmarks/two_body_evidence.py
 
 
 # ------------------------------------------------------------------------------------------- NUTS
@@ -143,6 +144,9 @@ def results_markdown(records, command):
                   "CLI; wall time includes compilation and the best fit; the 2-core CPU is shared with other "
                   "jobs, so times are noisy).", "",
                   POSTERIOR_RUNS.read_text().strip()]
+        if TWO_BODY_EVIDENCE.exists():
+            parts += ["", "### Two-body Belle II fit: evidence and Bayes factor vs the SM "
+                      "(benchmarks/two_body_evidence.py)", "", TWO_BODY_EVIDENCE.read_text().strip()]
         if POSTERIOR_READING.exists():
             parts += ["", POSTERIOR_READING.read_text().strip()]
     if TABLE1.exists():  # written by notebooks/d_fig7_table1.py (issue: both normalisations in RESULTS.md)
