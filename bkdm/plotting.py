@@ -353,7 +353,7 @@ def plot_corner(samples, path, truths=None, log_scale=(), bins=30, labels=None):
                 ax.axvspan(q16, q84, color=colour, alpha=0.15, lw=0)
                 ax.axvline(q50, color=colour, lw=1.0, ls="--")
                 up, down = _plain_number(q84 - q50), _plain_number(q50 - q16)
-                text = rf"${_plain_number(q50)}^{{+{up}}}_{{-{down}}}$"
+                text = rf"${{{_plain_number(q50)}}}^{{+{up}}}_{{-{down}}}$"  # braces: 10^k has its own ^
                 ax.set_title(text, fontsize=8)
                 ax.set_yticks([])
                 if xj in marks:

@@ -21,7 +21,8 @@ def test_density_level_of_a_gaussian_is_the_k_sigma_ellipse(k):
 
 def test_corner_plot_writes_png_and_pdf(tmp_path):
     rng = np.random.default_rng(0)
-    draws = {"m_x": rng.normal(2.1, 0.1, 2000), "delta": 10 ** rng.normal(-3, 0.3, 2000)}
+    # a median near 0 (−1.5e-3 printed as ×10^k: once a mathtext "double superscript") and a log-scale one
+    draws = {"m_x": rng.normal(-1.5e-3, 0.9, 2000), "delta": 10 ** rng.normal(-3, 0.3, 2000)}
     plotting.plot_corner(draws, tmp_path / "corner", truths={"m_x": 2.1, "delta": 1e-3}, log_scale={"delta"},
                          labels={"m_x": r"$m_X$ [GeV]", "delta": r"$\delta$"})
     assert (tmp_path / "corner.png").stat().st_size > 0 and (tmp_path / "corner.pdf").stat().st_size > 0
