@@ -209,6 +209,15 @@ def main(argv=None):
     if args.fast:
         args.toys, args.starts, args.batch = 12, 2, 12
     result = run(args.toys, args.seed, args.starts, args.batch)
+    Path(args.json).write_text(json.dumps(result, indent=1))  # the raw toys first, for diagnosis
+    if not any(r["ok"] for r in result["records"]):
+        counts = {}
+        for r in result["records"]:
+            key = (r["global_converged"], tuple(sorted(r["status"].items())))
+            counts[key] = counts.get(key, 0) + 1
+        raise SystemExit("no toy with all fits converged — (global starts converged, inner-fit statuses): "
+                         + "; ".join(f"{k}: {v} toys" for k, v in counts.items())
+                         + f"; records in {args.json}")
     s = summary(result)
     print(markdown(result, s))
     Path(args.json).write_text(json.dumps({"summary": s, **result}, indent=1))
