@@ -17,7 +17,9 @@ Groups (units: θ in the model's ``PARAMETERS`` units — GeV, GeV⁻¹, dimensi
 * ``attrs`` — bkdm version, fit name, model, fit-file hash (SHA-256), the run settings.
 """
 
+import dataclasses
 import json
+from pathlib import Path
 
 import arviz as az
 import jax
@@ -30,6 +32,26 @@ from bkdm.likelihoods import constraints, planck
 
 LOG_LIKELIHOOD_CHUNK = 1000  # draws per vmapped batch of the pointwise log-likelihood
 PRIOR_DRAWS = 1000
+
+
+@dataclasses.dataclass
+class PosteriorResult:
+    """Posterior draws (``inference_data``, ArviZ) and ``summary`` (JSON-ready dict) of a sampler run;
+    the NUTS and SMC results are this with their own summary keys."""
+
+    inference_data: az.InferenceData
+    summary: dict
+
+    def to_dict(self):
+        return dict(self.summary)
+
+    def save(self, out_dir):
+        """Write ``posterior.nc`` (ArviZ netCDF) and ``summary.json`` to ``out_dir``; returns the folder."""
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        az.to_netcdf(self.inference_data, str(out_dir / "posterior.nc"))
+        (out_dir / "summary.json").write_text(json.dumps(self.to_dict(), indent=1))
+        return out_dir
 
 
 def fit_hash(spec):

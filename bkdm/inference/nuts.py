@@ -55,15 +55,12 @@ r_hat, ess_bulk, ess_tail; n_divergences, relic_failures, timings, ess_per_secon
 warnings, suggestions).
 """
 
-import dataclasses
-import json
 import math
 import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from pathlib import Path
 
 import arviz as az
 import jax
@@ -264,23 +261,8 @@ def _finite_or_none(x):
     return x if math.isfinite(x) else None
 
 
-@dataclasses.dataclass
-class NutsResult:
-    """Posterior draws (``inference_data``, ArviZ) and ``summary`` (JSON-ready dict)."""
-
-    inference_data: az.InferenceData
-    summary: dict
-
-    def to_dict(self):
-        return dict(self.summary)
-
-    def save(self, out_dir):
-        """Write ``posterior.nc`` (ArviZ netCDF, h5netcdf engine) and ``summary.json`` to ``out_dir``."""
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        az.to_netcdf(self.inference_data, str(out_dir / "posterior.nc"))
-        (out_dir / "summary.json").write_text(json.dumps(self.to_dict(), indent=1))
-        return out_dir
+class NutsResult(inference_data.PosteriorResult):
+    """Posterior draws (``inference_data``, ArviZ) and ``summary`` (JSON-ready dict) of a NUTS run."""
 
 
 class _Progress:

@@ -460,27 +460,10 @@ class FitDensities:
 
 
 # ------------------------------------------------------------------------------------ a fit's evidence
-@dataclasses.dataclass
-class SmcResult:
+class SmcResult(inference_data.PosteriorResult):
     """Posterior (``inference_data``, ArviZ; chains = independent runs) and ``summary`` (JSON-ready:
     per θ mean, sd, HDI, r_hat, ess_bulk, ess_tail; ``evidence``: ln Z's, Bayes factor, mode masses;
     settings, timings, verdict)."""
-
-    inference_data: az.InferenceData
-    summary: dict
-
-    def to_dict(self):
-        return dict(self.summary)
-
-    def save(self, out_dir):
-        """Write ``posterior.nc`` and ``summary.json`` to ``out_dir``."""
-        import json
-        from pathlib import Path
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        az.to_netcdf(self.inference_data, str(out_dir / "posterior.nc"))
-        (out_dir / "summary.json").write_text(json.dumps(self.to_dict(), indent=1))
-        return out_dir
 
 
 def mode_intervals(modes, spec):
