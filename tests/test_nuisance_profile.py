@@ -38,13 +38,21 @@ def sparse_quartic(n=40, seed=0):
     return f, a_mat
 
 
-def test_coloured_hessian_of_a_sparse_function_is_exact():
+def quartic_profiler(bound, seed):
+    """A NuisanceProfiler of the sparse quartic in the box [−bound, bound]ⁿ, its sparsity pattern measured
+    at 3 random points; returns (profiler, A, lower, upper, the generator, to draw the test's points)."""
     f, a_mat = sparse_quartic()
     n = a_mat.shape[0]
-    lower, upper = -np.full(n, 5.0), np.full(n, 5.0)
-    rng = np.random.default_rng(1)
+    lower, upper = -np.full(n, bound), np.full(n, bound)
+    rng = np.random.default_rng(seed)
     points = [(rng.uniform(-1, 1, n), (jnp.asarray(rng.uniform(-1, 1, n)),)) for _ in range(3)]
     profiler = npf.NuisanceProfiler(f, lower, upper, npf.measure_pattern(f, lower, upper, points), n_dense=3)
+    return profiler, a_mat, lower, upper, rng
+
+
+def test_coloured_hessian_of_a_sparse_function_is_exact():
+    profiler, a_mat, _, _, rng = quartic_profiler(bound=5.0, seed=1)
+    n = a_mat.shape[0]
     assert profiler.n_products == 3 + 2  # 3 dense columns + the pairs in two colours
     x, a = jnp.asarray(rng.uniform(-1, 1, n)), jnp.asarray(rng.uniform(-1, 1, n))
     exact = np.asarray(a_mat) + np.diag(3.0 * np.asarray(x - a) ** 2)
@@ -52,12 +60,8 @@ def test_coloured_hessian_of_a_sparse_function_is_exact():
 
 
 def test_newton_finds_the_minimum_holds_bounds_and_reports_failures():
-    f, a_mat = sparse_quartic()
+    profiler, a_mat, lower, upper, rng = quartic_profiler(bound=1.0, seed=2)
     n = a_mat.shape[0]
-    lower, upper = -np.full(n, 1.0), np.full(n, 1.0)
-    rng = np.random.default_rng(2)
-    points = [(rng.uniform(-1, 1, n), (jnp.asarray(rng.uniform(-1, 1, n)),)) for _ in range(3)]
-    profiler = npf.NuisanceProfiler(f, lower, upper, npf.measure_pattern(f, lower, upper, points), n_dense=3)
     a = jnp.asarray(rng.uniform(-0.5, 0.5, n))
     # rows: two random starts; a minimum outside the box (coordinate 10 ends on its bound, the rest
     # is the constrained minimum); coordinate 5 fixed by equal bounds; a non-finite function
